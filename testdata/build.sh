@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Rebuilds every guest module in this directory from the sources beside it.
+# Needs Debian clang + lld, wabt (wat2wasm, wasm2wat) and Go (1.26+).
+# Runnable from any working directory.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+
+# 1. cguest.wasm: freestanding C, then round-trip through wabt so the module
+#    is sure to carry a `name` section (DESIGN.md says lld may write none; the
+#    lld 14 here does, and the round-trip keeps those names).
+rm -f cguest.wasm
+clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry \
+  -o cguest.wasm cguest/main.c
+tmp="$(mktemp)"
+trap 'rm -f "$tmp"' EXIT
+wasm2wat --generate-names cguest.wasm -o "$tmp"
+wat2wasm --debug-names "$tmp" -o cguest.wasm
+
+# 2. legacy.wasm: hand-written WAT.
+rm -f legacy.wasm
+wat2wasm --debug-names legacy.wat -o legacy.wasm
+
+# 3. hostcall.wasm: hand-written WAT calling an app host function.
+rm -f hostcall.wasm
+wat2wasm --debug-names hostcall.wat -o hostcall.wasm
+
+# 4. goguest.wasm: standard Go wasip1 reactor (its own module, ./goguest).
+rm -f goguest.wasm
+(cd goguest && GOOS=wasip1 GOARCH=wasm GOFLAGS= "$GO" build -buildmode=c-shared -trimpath -buildvcs=false -o ../goguest.wasm .)
+
+echo "built: $here/cguest.wasm $here/legacy.wasm $here/hostcall.wasm $here/goguest.wasm"
