@@ -1,0 +1,116 @@
+package observe
+
+import (
+	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Default limits. Each guards the host against a plugin that reports far
+// more than any trace backend could show usefully; see [Limits].
+const (
+	DefaultMaxSpanDepth    = 256
+	DefaultMaxSpansPerCall = 10_000
+	DefaultMaxStringBytes  = 64 << 10
+	DefaultMaxTagsPerCall  = 1024
+	DefaultMaxMetricNames  = 1000
+)
+
+// Limits bound what one plugin call can make the host record. Beyond a
+// limit the extra data is dropped (or, for strings, truncated), counted in
+// the observe.dropped metric and on the call span, and logged once per
+// call. A zero field takes its default.
+type Limits struct {
+	// MaxSpanDepth is the deepest nesting of open guest spans in one call.
+	// Deeper span-enter calls are dropped, and so are their matching
+	// span-exit calls. Default [DefaultMaxSpanDepth].
+	MaxSpanDepth int
+	// MaxSpansPerCall is the number of guest spans one call may start.
+	// Default [DefaultMaxSpansPerCall].
+	MaxSpansPerCall int
+	// MaxStringBytes is the most bytes read from guest memory by one host
+	// call. Longer span names, tags and log messages are truncated to it
+	// (and marked as truncated); a longer metric payload keeps only its
+	// complete lines within the limit. Default [DefaultMaxStringBytes].
+	MaxStringBytes int
+	// MaxTagsPerCall is the number of span tags one call may set.
+	// Default [DefaultMaxTagsPerCall].
+	MaxTagsPerCall int
+	// MaxMetricNames is the number of distinct metric instruments (name and
+	// type) an Observer creates from guest metrics; lines for further names
+	// are dropped. It guards the metric backend's cardinality.
+	// Default [DefaultMaxMetricNames].
+	MaxMetricNames int
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxSpanDepth, DefaultMaxSpanDepth)
+	def(&l.MaxSpansPerCall, DefaultMaxSpansPerCall)
+	def(&l.MaxStringBytes, DefaultMaxStringBytes)
+	def(&l.MaxTagsPerCall, DefaultMaxTagsPerCall)
+	def(&l.MaxMetricNames, DefaultMaxMetricNames)
+	return l
+}
+
+// config is the resolved configuration of an Observer.
+type config struct {
+	tracerProvider trace.TracerProvider // nil: take it from the caller's span, else the global one
+	meterProvider  metric.MeterProvider // nil: the global one
+	logger         *zerolog.Logger      // nil: zerolog's global logger
+	limits         Limits
+}
+
+// Option configures an Observer made by [New].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithTracerProvider sets the TracerProvider for plugin call spans and guest
+// spans. Without it, the provider of the span in the ctx given to
+// CallWithContext is used when that span is valid, else the global one.
+// A nil provider is ignored.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) {
+		if tp != nil {
+			c.tracerProvider = tp
+		}
+	})
+}
+
+// WithMeterProvider sets the MeterProvider for guest metrics. Without it
+// the global provider is used. A nil provider is ignored.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) {
+		if mp != nil {
+			c.meterProvider = mp
+		}
+	})
+}
+
+// WithLogger sets the zerolog logger that receives guest logs and the
+// observer's own reports of bad guest input. Without it, zerolog's global
+// logger (github.com/rs/zerolog/log.Logger, as it is when [New] runs) is used.
+// The logger's level decides which guest logs are kept: a guest log below
+// it is neither written nor recorded as a span event.
+func WithLogger(l zerolog.Logger) Option {
+	return optionFunc(func(c *config) {
+		c.logger = &l
+	})
+}
+
+// WithLimits sets the limits of what one plugin call can record. Zero fields
+// keep their defaults.
+func WithLimits(l Limits) Option {
+	return optionFunc(func(c *config) {
+		c.limits = l
+	})
+}

@@ -1,0 +1,56 @@
+// Package observe gives WebAssembly plugins run by the Extism Go SDK real
+// observability: what a plugin reports through the Observe API (its spans,
+// span tags, logs and metrics) shows up inside the OpenTelemetry trace of
+// the request that called it, in the tools the app already uses.
+//
+// # Enabling it
+//
+// An Extism app changes two lines: the ctx it creates plugins with, and the
+// host functions it gives them.
+//
+//	plugin, err := extism.NewPlugin(observe.Context(ctx), manifest, config,
+//		append(observe.HostFunctions(), appFunctions...))
+//
+// Then every plugin.CallWithContext(ctx, ...) makes a span for the call,
+// child of the span in ctx, with the guest's spans nested under it. The same
+// goes for extism.NewCompiledPlugin and its instances, which may run
+// concurrently. The package-level functions use a [Default] Observer built
+// on the global OpenTelemetry providers and zerolog's global logger; [New]
+// makes one with its own [Option] values.
+//
+// # What a guest calls
+//
+// Guests import one or both manual namespaces of the Observe API:
+// "dylibso_observe" (span_enter, span_exit, span_tags, log, metric; i64
+// pointers) and "dylibso:observe/api" (span-enter, span-exit, span-tags, log,
+// metric; i32 pointers). Strings are read from the memory of the module
+// that calls, with bounds checks: a host callback alone cannot see that
+// memory, which is why the Observer needs to be in the ctx the plugin is
+// created with ([Observer.Context]).
+//
+// # Where the data goes
+//
+//   - Spans: the call span (named after the export, attributes
+//     [AttrFunction], [AttrModule], [AttrReturnCode], [AttrExitCode]; status
+//     Error when the call traps, exits non-zero or returns non-zero) and the
+//     guest's spans, to the TracerProvider of [WithTracerProvider], else the
+//     provider of the caller's span, else the global one. Span tags
+//     ("k:v,k2:v2") become attributes of the innermost open span.
+//   - Logs: to the zerolog logger ([WithLogger]), with trace_id, span_id,
+//     module and function fields, and as "log" events on the innermost open
+//     span.
+//   - Metrics: statsd lines (counter, gauge, timer, histogram,
+//     distribution, with sample rates and DogStatsD tags) to OpenTelemetry
+//     instruments of the MeterProvider ([WithMeterProvider]), recorded in
+//     the ctx of the innermost open span so that exemplars point into the
+//     trace.
+//
+// # What a guest cannot do
+//
+// A guest's input is untrusted. Bad pointers, malformed metric lines and
+// unbalanced span-exit calls are dropped with a rate-limited error log;
+// [Limits] bound what one call can record; spans left open when a call
+// returns or traps are ended with status Error; all of it is counted in the
+// observe.dropped metric and on the call span. Nothing a guest does panics
+// the host.
+package observe

@@ -1,0 +1,168 @@
+package observe
+
+import (
+	"context"
+	"sync/atomic"
+	"unsafe"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// Namespaces of the Observe API that guests import.
+const (
+	// NamespaceLegacy is the original Observe API, with i64 pointers.
+	NamespaceLegacy = "dylibso_observe"
+	// NamespaceAPI is the current manual Observe API, with i32 pointers.
+	NamespaceAPI = "dylibso:observe/api"
+)
+
+// hostOp is what an Observe API host function does.
+type hostOp uint8
+
+const (
+	opMetric hostOp = iota + 1
+	opLog
+	opSpanEnter
+	opSpanExit
+	opSpanTags
+)
+
+// hostFunc describes one Observe API function of one namespace.
+type hostFunc struct {
+	namespace, name string
+	op              hostOp
+	// wide is true for the legacy namespace, whose pointers are i64.
+	wide bool
+}
+
+var hostFuncs = []hostFunc{
+	{NamespaceLegacy, "metric", opMetric, true},
+	{NamespaceLegacy, "log", opLog, true},
+	{NamespaceLegacy, "span_enter", opSpanEnter, true},
+	{NamespaceLegacy, "span_exit", opSpanExit, true},
+	{NamespaceLegacy, "span_tags", opSpanTags, true},
+	{NamespaceAPI, "metric", opMetric, false},
+	{NamespaceAPI, "log", opLog, false},
+	{NamespaceAPI, "span-enter", opSpanEnter, false},
+	{NamespaceAPI, "span-exit", opSpanExit, false},
+	{NamespaceAPI, "span-tags", opSpanTags, false},
+}
+
+// params returns the wasm parameter types of f.
+func (f hostFunc) params() []api.ValueType {
+	ptr := api.ValueTypeI32
+	if f.wide {
+		ptr = api.ValueTypeI64
+	}
+	switch f.op {
+	case opMetric, opLog:
+		return []api.ValueType{api.ValueTypeI32, ptr, api.ValueTypeI32}
+	case opSpanEnter, opSpanTags:
+		return []api.ValueType{ptr, api.ValueTypeI32}
+	}
+	return nil
+}
+
+// hostFuncIndex finds the Observe API function a host function definition
+// is, by module and name.
+var hostFuncIndex = func() map[[2]string]hostFunc {
+	m := make(map[[2]string]hostFunc, len(hostFuncs))
+	for _, f := range hostFuncs {
+		m[[2]string{f.namespace, f.name}] = f
+	}
+	return m
+}()
+
+// HostFunctions returns the Observe API host functions of every namespace
+// guests import, for extism.NewPlugin or extism.NewCompiledPlugin. Append
+// the app's own host functions to them, or them to the app's. A guest that
+// imports none of them still links.
+//
+// The functions do their work only in plugins created with the ctx from
+// [Observer.Context]; elsewhere they log, once, how to fix the set-up.
+func (o *Observer) HostFunctions() []extism.HostFunction {
+	fns := make([]extism.HostFunction, 0, len(hostFuncs))
+	for _, f := range hostFuncs {
+		fn := extism.NewHostFunctionWithStack(f.name, o.checkContext, f.params(), nil)
+		fn.SetNamespace(f.namespace)
+		fns = append(fns, fn)
+	}
+	return fns
+}
+
+// HostFunctions returns the host functions of the [Default] Observer.
+func HostFunctions() []extism.HostFunction { return Default().HostFunctions() }
+
+// checkContext is the Extism callback of every Observe API function. The
+// work is done by the function listener (hostListener), which, unlike the
+// callback, sees the calling module and so its memory. When the plugin was
+// not created with Observer.Context there is no listener and no call:
+// say so.
+func (o *Observer) checkContext(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
+	if lookupCall(ctx) != nil {
+		return
+	}
+	o.reportNoContext(ctx)
+}
+
+var noContextWarned atomic.Uintptr
+
+// reportNoContext logs that a plugin lacks the observer's ctx: once per
+// plugin in a row, and at most once a minute.
+func (o *Observer) reportNoContext(ctx context.Context) {
+	var id uintptr
+	if p, ok := ctx.Value(pluginKey).(*extism.Plugin); ok {
+		id = uintptr(unsafe.Pointer(p))
+	}
+	if noContextWarned.Swap(id) == id && id != 0 {
+		return
+	}
+	o.dropped.Add(context.WithoutCancel(ctx), 1, dropAttrs[dropNoContext])
+	e := o.reports.byReason[dropNoContext].Error()
+	if e == nil {
+		return
+	}
+	e.Str("reason", dropNoContext.String()).Msg("observe: a plugin called an Observe API function, " +
+		"but it was not created with observe.Context: its spans, logs and metrics are dropped. " +
+		"Pass observe.Context(ctx) (or Observer.Context) as the ctx of extism.NewPlugin or extism.NewCompiledPlugin")
+}
+
+// hostListener does the work of one Observe API function.
+type hostListener struct {
+	obs *Observer
+	fn  hostFunc
+}
+
+var _ experimental.FunctionListener = (*hostListener)(nil)
+
+func (l *hostListener) Before(ctx context.Context, mod api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
+	c := lookupCall(ctx)
+	if c == nil {
+		return
+	}
+	// An i32 arrives in the low half of its slot, the high half undefined.
+	ptr := func(v uint64) uint64 {
+		if l.fn.wide {
+			return v
+		}
+		return uint64(api.DecodeU32(v))
+	}
+	switch l.fn.op {
+	case opSpanEnter:
+		c.spanEnter(mod, ptr(params[0]), api.DecodeU32(params[1]))
+	case opSpanExit:
+		c.spanExit()
+	case opSpanTags:
+		c.spanTags(mod, ptr(params[0]), api.DecodeU32(params[1]))
+	case opLog:
+		c.log(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
+	case opMetric:
+		c.metric(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
+	}
+}
+
+func (*hostListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+
+func (*hostListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}

@@ -1,0 +1,247 @@
+package observe
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero/api"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// MetricFormatStatsd is the only metric format of the Observe API: one or
+// more statsd lines joined by '\n'.
+const MetricFormatStatsd = 1
+
+// maxGaugeSeries bounds the attribute sets whose current value a gauge
+// keeps for relative updates ("+n|g").
+const maxGaugeSeries = 1000
+
+// instrumentClass is the OpenTelemetry instrument a statsd type becomes.
+type instrumentClass uint8
+
+const (
+	classCounter   instrumentClass = iota + 1 // c
+	classGauge                                // g
+	classHistogram                            // h, d
+	classTimer                                // ms: a histogram in milliseconds
+)
+
+func classOf(k metricKind) instrumentClass {
+	switch k {
+	case kindCounter:
+		return classCounter
+	case kindGauge:
+		return classGauge
+	case kindTimer:
+		return classTimer
+	case kindHistogram, kindDistribution:
+		return classHistogram
+	}
+	return 0
+}
+
+func (c instrumentClass) String() string {
+	switch c {
+	case classCounter:
+		return "counter"
+	case classGauge:
+		return "gauge"
+	case classTimer:
+		return "timer (ms histogram)"
+	}
+	return "histogram"
+}
+
+// instrument is the OpenTelemetry instrument made for one statsd name.
+type instrument struct {
+	class     instrumentClass
+	counter   metric.Float64Counter
+	gauge     metric.Float64Gauge
+	histogram metric.Float64Histogram
+
+	mu      sync.Mutex
+	current map[attribute.Distinct]float64 // gauge values, for relative updates
+}
+
+// instruments holds an Observer's instruments, one per metric name, made on
+// first use and reused after.
+type instruments struct {
+	meter metric.Meter
+	max   int
+
+	mu sync.RWMutex
+	m  map[string]*instrument
+}
+
+func (is *instruments) init(m metric.Meter, max int) {
+	is.meter = m
+	is.max = max
+	is.m = make(map[string]*instrument)
+}
+
+var (
+	errMetricLimit = "observe: guest metric names beyond Limits.MaxMetricNames dropped"
+	errMetricClass = "observe: guest metric line dropped: the name is already used by a metric of another type"
+)
+
+// get returns the instrument for name, making it if needed. name may alias
+// guest memory. It returns nil and a message when the line must be dropped.
+func (is *instruments) get(name string, class instrumentClass) (*instrument, dropReason, string) {
+	is.mu.RLock()
+	in := is.m[name]
+	is.mu.RUnlock()
+	if in == nil {
+		is.mu.Lock()
+		if in = is.m[name]; in == nil {
+			if len(is.m) >= is.max {
+				is.mu.Unlock()
+				return nil, dropMetricLimit, errMetricLimit
+			}
+			var err error
+			in, err = is.make(strings.Clone(name), class)
+			if err != nil {
+				is.mu.Unlock()
+				return nil, dropBadMetric, "observe: guest metric line dropped: " + err.Error()
+			}
+			is.m[strings.Clone(name)] = in
+		}
+		is.mu.Unlock()
+	}
+	if in.class != class {
+		return nil, dropBadMetric, errMetricClass + " (" + in.class.String() + ")"
+	}
+	return in, 0, ""
+}
+
+func (is *instruments) make(name string, class instrumentClass) (*instrument, error) {
+	in := &instrument{class: class}
+	var err error
+	switch class {
+	case classCounter:
+		in.counter, err = is.meter.Float64Counter(name)
+	case classGauge:
+		in.gauge, err = is.meter.Float64Gauge(name)
+		in.current = make(map[attribute.Distinct]float64)
+	case classTimer:
+		in.histogram, err = is.meter.Float64Histogram(name, metric.WithUnit("ms"))
+	case classHistogram:
+		in.histogram, err = is.meter.Float64Histogram(name)
+	}
+	return in, err
+}
+
+// metric records the statsd lines of one guest metric call, with the ctx
+// of the innermost open span, so that exemplars point into the trace.
+func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
+	if format != MetricFormatStatsd {
+		c.report(dropBadMetric, "observe: guest metric dropped: unknown format (only 1, statsd, is defined)",
+			"format="+strconv.FormatInt(int64(format), 10))
+		return
+	}
+	b, truncated, ok := c.guestBytes(mod, "metric", ptr, n)
+	if !ok {
+		return
+	}
+	payload := viewString(b)
+	if truncated {
+		// Only whole lines are kept: the cut one would be read wrong.
+		if i := strings.LastIndexByte(payload, '\n'); i >= 0 {
+			payload = payload[:i]
+		} else {
+			payload = ""
+		}
+	}
+	ctx, _ := c.top()
+	for {
+		line, rest, ok := nextStatsdLine(payload)
+		if !ok {
+			return
+		}
+		payload = rest
+		c.recordLine(ctx, line)
+	}
+}
+
+func (c *call) recordLine(ctx context.Context, line string) {
+	s, err := parseStatsdLine(line)
+	if err != nil {
+		c.report(dropBadMetric, "observe: malformed guest statsd line dropped: "+err.Error(), quoteDetail(line))
+		return
+	}
+	class := classOf(s.kind)
+	if class == 0 {
+		c.report(dropBadMetric, "observe: guest statsd line dropped: "+s.kind.String()+
+			"s are not supported (OpenTelemetry has no set instrument)", quoteDetail(line))
+		return
+	}
+	in, reason, msg := c.obs.metrics.get(s.name, class)
+	if in == nil {
+		c.report(reason, msg, quoteDetail(line))
+		return
+	}
+	attrs := metricAttributes(s.tags)
+	switch class {
+	case classCounter:
+		in.counter.Add(ctx, s.value/s.rate, metric.WithAttributeSet(attrs))
+	case classHistogram, classTimer:
+		in.histogram.Record(ctx, s.value, metric.WithAttributeSet(attrs))
+	case classGauge:
+		v, ok := in.setGauge(attrs, s.value, s.relative)
+		if !ok {
+			c.report(dropMetricLimit, "observe: guest gauge series beyond its limit dropped", quoteDetail(line))
+			return
+		}
+		in.gauge.Record(ctx, v, metric.WithAttributeSet(attrs))
+	}
+}
+
+// setGauge applies a gauge line to the series' current value and returns
+// the value to record.
+func (in *instrument) setGauge(attrs attribute.Set, v float64, relative bool) (float64, bool) {
+	key := attrs.Equivalent()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	cur, seen := in.current[key]
+	if !seen && len(in.current) >= maxGaugeSeries {
+		return 0, false
+	}
+	if relative {
+		v += cur
+	}
+	in.current[key] = v
+	return v, true
+}
+
+// metricAttributes turns DogStatsD tags into an attribute set.
+func metricAttributes(tags string) attribute.Set {
+	if tags == "" {
+		return *attribute.EmptySet()
+	}
+	var kvs []attribute.KeyValue
+	ts := tagScanner{s: tags}
+	for {
+		key, value, hasValue, ok := ts.next()
+		if !ok {
+			break
+		}
+		if hasValue {
+			kvs = append(kvs, attribute.String(owned(key), owned(value)))
+		} else {
+			kvs = append(kvs, attribute.Bool(owned(key), true))
+		}
+	}
+	return attribute.NewSet(kvs...)
+}
+
+// quoteDetail makes guest text safe to put in a log line: quoted, escaped
+// (no terminal control sequences) and cut to a readable length.
+func quoteDetail(s string) string {
+	const max = 256
+	if len(s) > max {
+		return strconv.QuoteToASCII(s[:max]) + "..."
+	}
+	return strconv.QuoteToASCII(s)
+}

@@ -1,0 +1,114 @@
+package observe
+
+import (
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+	zlog "github.com/rs/zerolog/log"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the tracer and meter that the
+// Observer uses: the import path of this package.
+const ScopeName = "github.com/extism-observe/observe"
+
+// Version is the version of this package, recorded as the instrumentation
+// scope version.
+const Version = "0.1.0"
+
+// Observer turns what Extism plugins report through the Observe API into
+// OpenTelemetry spans and metrics and zerolog logs. One Observer serves any
+// number of plugins and instances, concurrently.
+//
+// An Observer needs two things from the app: its [Observer.HostFunctions]
+// among the host functions of the plugin, and its [Observer.Context] as the
+// ctx the plugin is created with.
+type Observer struct {
+	limits Limits
+	logger zerolog.Logger
+
+	tracerProvider trace.TracerProvider // nil: resolved per call
+	fixedTracer    trace.Tracer         // set when tracerProvider is
+	lastTracer     atomic.Pointer[tracerEntry]
+
+	meter   metric.Meter
+	metrics instruments
+	dropped metric.Int64Counter
+
+	reports reporter
+}
+
+type tracerEntry struct {
+	provider trace.TracerProvider
+	tracer   trace.Tracer
+}
+
+// New returns an Observer configured by opts.
+func New(opts ...Option) *Observer {
+	var cfg config
+	for _, opt := range opts {
+		opt.apply(&cfg)
+	}
+	o := &Observer{limits: cfg.limits.withDefaults()}
+	if cfg.logger != nil {
+		o.logger = *cfg.logger
+	} else {
+		o.logger = zlog.Logger
+	}
+	if cfg.tracerProvider != nil {
+		o.tracerProvider = cfg.tracerProvider
+		o.fixedTracer = newTracer(cfg.tracerProvider)
+	}
+	mp := cfg.meterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	o.meter = mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
+	o.metrics.init(o.meter, o.limits.MaxMetricNames)
+	// A failure here leaves a no-op counter: drops are still logged.
+	o.dropped, _ = o.meter.Int64Counter("observe.dropped",
+		metric.WithDescription("Guest observability data dropped or truncated by the observe library, by reason."),
+		metric.WithUnit("{item}"))
+	o.reports.init(o.logger)
+	return o
+}
+
+func newTracer(tp trace.TracerProvider) trace.Tracer {
+	return tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
+}
+
+// tracer returns the tracer for a call whose caller's span is parent: the
+// configured provider's, else the provider of a valid parent span (so the
+// call joins the caller's pipeline, as otelhttp does), else the global one.
+func (o *Observer) tracer(parent trace.Span) trace.Tracer {
+	if o.fixedTracer != nil {
+		return o.fixedTracer
+	}
+	var tp trace.TracerProvider
+	if parent.SpanContext().IsValid() {
+		tp = parent.TracerProvider()
+	} else {
+		tp = otel.GetTracerProvider()
+	}
+	// Providers are compared as interface values; only comparable dynamic
+	// types are cached, so the comparison cannot panic.
+	if e := o.lastTracer.Load(); e != nil && e.provider == tp {
+		return e.tracer
+	}
+	t := newTracer(tp)
+	if reflect.TypeOf(tp).Comparable() {
+		o.lastTracer.Store(&tracerEntry{provider: tp, tracer: t})
+	}
+	return t
+}
+
+var defaultObserver = sync.OnceValue(func() *Observer { return New() })
+
+// Default returns the Observer used by the package-level [HostFunctions]
+// and [Context]. It uses the global OpenTelemetry providers and zerolog's
+// global logger as it is when Default is first called.
+func Default() *Observer { return defaultObserver() }

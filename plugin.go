@@ -1,0 +1,253 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Attributes of the span of a plugin call.
+const (
+	// AttrFunction is the name of the export the call ran.
+	AttrFunction = attribute.Key("extism.function")
+	// AttrModule is the name of the module instance the call ran in (Extism
+	// names the main module of instance N "main_N").
+	AttrModule = attribute.Key("extism.module")
+	// AttrReturnCode is the i32 the export returned, when it returns one.
+	AttrReturnCode = attribute.Key("extism.return_code")
+	// AttrExitCode is the WASI exit code, when the guest called proc_exit.
+	AttrExitCode = attribute.Key("extism.exit_code")
+)
+
+var (
+	pluginKey = extism.PluginCtxKey("plugin")
+
+	// calls maps each *extism.Plugin that is inside a call to the state of
+	// that call. An entry exists only while the call runs, so the map's
+	// size is the number of calls in flight. Extism runs one call at a time
+	// per Plugin, which makes the Plugin the key and the call's state
+	// single-goroutine.
+	calls sync.Map
+
+	callPool = sync.Pool{New: func() any { return new(call) }}
+)
+
+// frame is an open guest span.
+type frame struct {
+	ctx  context.Context // holds span, for children and metric exemplars
+	span trace.Span
+	// placeholder frames stand for spans not started because the call is
+	// not recorded; they carry the call span's ctx and are never ended.
+	placeholder bool
+}
+
+// call is the state of one plugin call: from the Before of the export that
+// Extism runs to its After or Abort.
+type call struct {
+	obs      *Observer
+	key      any             // the *extism.Plugin
+	ctx      context.Context // the ctx of the call, as Extism passed it to the export
+	span     trace.Span      // the call span
+	spanCtx  context.Context // ctx holding span
+	tracer   trace.Tracer
+	function string
+	module   string
+	// recording is false when the call span is not recorded (the caller's
+	// span was not sampled): guest spans and tags are then not even read.
+	recording bool
+
+	depth   int // nested export calls within this call
+	stack   []frame
+	skipped int // open span-enter calls dropped at a limit; their span-exit calls are dropped too
+	started int // guest spans started
+	tags    int // span tags set
+
+	drops [numDropReasons]int
+}
+
+// lookupCall returns the call in progress for the plugin in ctx, or nil.
+func lookupCall(ctx context.Context) *call {
+	p := ctx.Value(pluginKey)
+	if p == nil {
+		return nil
+	}
+	v, ok := calls.Load(p)
+	if !ok {
+		return nil
+	}
+	return v.(*call)
+}
+
+// top returns the ctx and span of the innermost open span of the call: the
+// innermost guest span, else the call span.
+func (c *call) top() (context.Context, trace.Span) {
+	if n := len(c.stack); n > 0 {
+		f := &c.stack[n-1]
+		return f.ctx, f.span
+	}
+	return c.spanCtx, c.span
+}
+
+// exportListener watches an exported function of a guest module, to see
+// where each plugin call starts and ends.
+type exportListener struct {
+	obs  *Observer
+	name string
+}
+
+var _ experimental.FunctionListener = (*exportListener)(nil)
+
+func (l *exportListener) Before(ctx context.Context, mod api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	// The Extism kernel is compiled with the same ctx, so its exports have
+	// listeners too; its instances are the only unnamed ones.
+	if mod.Name() == "" {
+		return
+	}
+	p := ctx.Value(pluginKey)
+	if p == nil {
+		return // not called through Extism
+	}
+	if v, ok := calls.Load(p); ok {
+		c := v.(*call)
+		if c.ctx == ctx {
+			c.depth++ // an export called within the call
+			return
+		}
+		// A call that never saw its After or Abort: end it rather than
+		// let it swallow this one.
+		c.finish(nil, nil, errAbandoned)
+		calls.Delete(p)
+		c.release()
+	}
+	c := l.obs.startCall(ctx, p, mod.Name(), l.name)
+	calls.Store(p, c)
+}
+
+func (l *exportListener) After(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64) {
+	l.end(ctx, mod, def, results, nil)
+}
+
+func (l *exportListener) Abort(ctx context.Context, mod api.Module, def api.FunctionDefinition, err error) {
+	l.end(ctx, mod, def, nil, err)
+}
+
+func (l *exportListener) end(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64, err error) {
+	if mod.Name() == "" {
+		return
+	}
+	p := ctx.Value(pluginKey)
+	if p == nil {
+		return
+	}
+	v, ok := calls.Load(p)
+	if !ok {
+		return
+	}
+	c := v.(*call)
+	if c.ctx != ctx {
+		return
+	}
+	if c.depth > 0 {
+		c.depth--
+		return
+	}
+	calls.Delete(p)
+	c.finish(def, results, err)
+	c.release()
+}
+
+var errAbandoned = errors.New("observe: the plugin call ended without the runtime reporting its end")
+
+func (o *Observer) startCall(ctx context.Context, key any, module, function string) *call {
+	c := callPool.Get().(*call)
+	c.obs = o
+	c.key = key
+	c.ctx = ctx
+	c.module = module
+	c.function = function
+	parent := trace.SpanFromContext(ctx)
+	c.tracer = o.tracer(parent)
+	c.spanCtx, c.span = c.tracer.Start(ctx, function,
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(AttrFunction.String(function), AttrModule.String(module)))
+	c.recording = c.span.IsRecording()
+	return c
+}
+
+// finish ends the call: spans the guest left open, then the call span.
+// def and results are those of the export (def is nil when abandoned).
+func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
+	var exitCode uint32
+	var exited bool
+	var exitErr *sys.ExitError
+	if errors.As(err, &exitErr) {
+		exitCode, exited = exitErr.ExitCode(), true
+		if exitCode == 0 {
+			err = nil // proc_exit(0) is how a WASI command succeeds
+		}
+	}
+
+	if n := len(c.stack); n > 0 {
+		desc := "span still open when the plugin call returned"
+		if err != nil {
+			desc = "span still open when the plugin call failed: " + err.Error()
+		}
+		for i := n - 1; i >= 0; i-- {
+			f := &c.stack[i]
+			if f.placeholder {
+				continue
+			}
+			f.span.SetStatus(codes.Error, desc)
+			f.span.End()
+		}
+		c.count(dropOpenSpan, n)
+	}
+
+	if c.recording {
+		if exited {
+			c.span.SetAttributes(AttrExitCode.Int64(int64(exitCode)))
+		}
+		var rc uint32
+		if err == nil && def != nil && len(def.ResultTypes()) == 1 && len(results) == 1 {
+			rc = api.DecodeU32(results[0])
+			c.span.SetAttributes(AttrReturnCode.Int64(int64(int32(rc))))
+		}
+		switch {
+		case err != nil:
+			c.span.RecordError(err)
+			c.span.SetStatus(codes.Error, err.Error())
+		case rc != 0:
+			desc := fmt.Sprintf("plugin returned %d", int32(rc))
+			if p, ok := c.key.(*extism.Plugin); ok {
+				if msg := p.GetErrorWithContext(c.ctx); msg != "" {
+					desc += ": " + msg
+				}
+			}
+			c.span.SetStatus(codes.Error, desc)
+		}
+		c.recordDrops()
+	}
+	c.flushDropCounts()
+	c.span.End()
+}
+
+// release clears the call, so that nothing it held outlives it, and
+// returns it to the pool.
+func (c *call) release() {
+	clear(c.stack)
+	stack := c.stack[:0]
+	if cap(stack) > 64 {
+		stack = nil // a deep call's stack is not kept for every later one
+	}
+	*c = call{stack: stack}
+	callPool.Put(c)
+}
