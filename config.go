@@ -1,6 +1,8 @@
 package observe
 
 import (
+	"time"
+
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -63,7 +65,13 @@ type config struct {
 	meterProvider  metric.MeterProvider // nil: the global one
 	logger         *zerolog.Logger      // nil: zerolog's global logger
 	limits         Limits
+	minDuration    time.Duration
+	functionSpans  []string // glob patterns
 }
+
+// DefaultMinDuration is the shortest automatic function span kept by
+// default; see [WithMinDuration].
+const DefaultMinDuration = 20 * time.Microsecond
 
 // Option configures an Observer made by [New].
 type Option interface {
@@ -112,5 +120,45 @@ func WithLogger(l zerolog.Logger) Option {
 func WithLimits(l Limits) Option {
 	return optionFunc(func(c *config) {
 		c.limits = l
+	})
+}
+
+// WithMinDuration sets the shortest automatic function span that is
+// exported: function spans (from instrumented modules, or from
+// [WithFunctionSpans]) that end sooner are dropped. Default
+// [DefaultMinDuration]; 0 keeps every function span. Manual spans are
+// always kept, and so are function spans that end in error.
+//
+// What happened inside a dropped function span is not lost: its manual
+// child spans and kept function child spans become children of the nearest
+// kept ancestor, and its logs, tags and memory growth are recorded on that
+// ancestor, with their own timestamps. Because whether a function span is
+// kept is known only when it ends, spans inside a function that is still
+// running are held back and exported when that function ends; a zerolog
+// line written meanwhile carries the span ID of the nearest span already
+// started.
+func WithMinDuration(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d < 0 {
+			d = 0
+		}
+		c.minDuration = d
+	})
+}
+
+// WithFunctionSpans gives function spans to modules nobody instrumented: each
+// call of a guest function whose name matches one of the glob patterns
+// ('*' matches any run of characters, '?' one character; "*" matches every
+// function) gets a span, nested, named and filtered ([WithMinDuration]) just
+// like the spans of instrumented modules. Names are those of the module's
+// name section, demangled; a function it does not name is "func[N]", which
+// patterns can match too.
+//
+// It costs a wazero function listener call on entry and exit of every
+// matching function, whether the span is kept or not: match narrowly on hot
+// paths. BENCHMARKS.md has the measured cost.
+func WithFunctionSpans(patterns ...string) Option {
+	return optionFunc(func(c *config) {
+		c.functionSpans = append(c.functionSpans, patterns...)
 	})
 }

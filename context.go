@@ -37,8 +37,9 @@ func (o *Observer) ListenerFactory() experimental.FunctionListenerFactory {
 type listenerFactory Observer
 
 // NewFunctionListener attaches a listener to each Observe API host function,
-// to do its work, and to each exported guest function, to see calls start
-// and end. Every other function runs without one, at full speed.
+// to do its work, to each exported guest function, to see calls start and
+// end, and to the functions WithFunctionSpans picks. Every other function
+// runs without one, at full speed.
 func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
 	o := (*Observer)(f)
 	if def.GoFunction() != nil {
@@ -48,7 +49,10 @@ func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experi
 		return nil
 	}
 	if names := def.ExportNames(); len(names) > 0 {
-		return &exportListener{obs: o, name: names[0]}
+		return &exportListener{obs: o, name: names[0], spanName: o.functionSpanName(def)}
+	}
+	if name := o.functionSpanName(def); name != "" {
+		return &functionListener{name: name}
 	}
 	return nil
 }

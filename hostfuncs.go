@@ -16,6 +16,8 @@ const (
 	NamespaceLegacy = "dylibso_observe"
 	// NamespaceAPI is the current manual Observe API, with i32 pointers.
 	NamespaceAPI = "dylibso:observe/api"
+	// NamespaceInstrument is the current automatic instrumentation API.
+	NamespaceInstrument = "dylibso:observe/instrument"
 )
 
 // hostOp is what an Observe API host function does.
@@ -27,6 +29,9 @@ const (
 	opSpanEnter
 	opSpanExit
 	opSpanTags
+	opFunctionEnter
+	opFunctionExit
+	opMemoryGrow
 )
 
 // hostFunc describes one Observe API function of one namespace.
@@ -43,11 +48,17 @@ var hostFuncs = []hostFunc{
 	{NamespaceLegacy, "span_enter", opSpanEnter, true},
 	{NamespaceLegacy, "span_exit", opSpanExit, true},
 	{NamespaceLegacy, "span_tags", opSpanTags, true},
+	{NamespaceLegacy, "instrument_enter", opFunctionEnter, true},
+	{NamespaceLegacy, "instrument_exit", opFunctionExit, true},
+	{NamespaceLegacy, "instrument_memory_grow", opMemoryGrow, true},
 	{NamespaceAPI, "metric", opMetric, false},
 	{NamespaceAPI, "log", opLog, false},
 	{NamespaceAPI, "span-enter", opSpanEnter, false},
 	{NamespaceAPI, "span-exit", opSpanExit, false},
 	{NamespaceAPI, "span-tags", opSpanTags, false},
+	{NamespaceInstrument, "enter", opFunctionEnter, false},
+	{NamespaceInstrument, "exit", opFunctionExit, false},
+	{NamespaceInstrument, "memory-grow", opMemoryGrow, false},
 }
 
 // params returns the wasm parameter types of f.
@@ -61,6 +72,8 @@ func (f hostFunc) params() []api.ValueType {
 		return []api.ValueType{api.ValueTypeI32, ptr, api.ValueTypeI32}
 	case opSpanEnter, opSpanTags:
 		return []api.ValueType{ptr, api.ValueTypeI32}
+	case opFunctionEnter, opFunctionExit, opMemoryGrow:
+		return []api.ValueType{api.ValueTypeI32}
 	}
 	return nil
 }
@@ -76,7 +89,7 @@ var hostFuncIndex = func() map[[2]string]hostFunc {
 }()
 
 // HostFunctions returns the Observe API host functions of every namespace
-// guests import, for extism.NewPlugin or extism.NewCompiledPlugin. Append
+// guests import (manual and automatic instrumentation, old and new), for extism.NewPlugin or extism.NewCompiledPlugin. Append
 // the app's own host functions to them, or them to the app's. A guest that
 // imports none of them still links.
 //
@@ -160,6 +173,15 @@ func (l *hostListener) Before(ctx context.Context, mod api.Module, _ api.Functio
 		c.log(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
 	case opMetric:
 		c.metric(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
+	case opFunctionEnter:
+		if c.recording {
+			fn := api.DecodeU32(params[0])
+			c.functionEnter(fn, c.functionName(mod, fn))
+		}
+	case opFunctionExit:
+		c.functionExit(api.DecodeU32(params[0]), nil)
+	case opMemoryGrow:
+		c.memoryGrow(api.DecodeU32(params[0]))
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Guest log levels, as the Observe API defines them.
@@ -15,6 +14,10 @@ const (
 	LevelDebug = 4
 	LevelTrace = 5
 )
+
+// EventLog is the name of the span event that records a guest log, with
+// the attributes AttrLogSeverity and AttrLogMessage.
+const EventLog = "log"
 
 // Attributes of the "log" span event that records a guest log.
 const (
@@ -53,12 +56,8 @@ func (c *call) log(mod api.Module, level int32, ptr uint64, n uint32) {
 	if !ok {
 		return
 	}
-	_, span := c.top()
-	if span.IsRecording() {
-		msg := ownedString(b)
-		span.AddEvent("log", trace.WithAttributes(
-			AttrLogSeverity.String(zl.String()),
-			AttrLogMessage.String(msg)))
+	if c.recording {
+		c.addEvent(EventLog, AttrLogSeverity.String(zl.String()), AttrLogMessage.String(ownedString(b)))
 	}
 	if e := logger.WithLevel(zl); e != nil {
 		c.logFields(e)

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 	zlog "github.com/rs/zerolog/log"
@@ -28,8 +29,10 @@ const Version = "0.1.0"
 // among the host functions of the plugin, and its [Observer.Context] as the
 // ctx the plugin is created with.
 type Observer struct {
-	limits Limits
-	logger zerolog.Logger
+	limits        Limits
+	logger        zerolog.Logger
+	minDuration   time.Duration
+	functionSpans []string
 
 	tracerProvider trace.TracerProvider // nil: resolved per call
 	fixedTracer    trace.Tracer         // set when tracerProvider is
@@ -49,11 +52,15 @@ type tracerEntry struct {
 
 // New returns an Observer configured by opts.
 func New(opts ...Option) *Observer {
-	var cfg config
+	cfg := config{minDuration: DefaultMinDuration}
 	for _, opt := range opts {
 		opt.apply(&cfg)
 	}
-	o := &Observer{limits: cfg.limits.withDefaults()}
+	o := &Observer{
+		limits:        cfg.limits.withDefaults(),
+		minDuration:   cfg.minDuration,
+		functionSpans: cfg.functionSpans,
+	}
 	if cfg.logger != nil {
 		o.logger = *cfg.logger
 	} else {

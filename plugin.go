@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
@@ -41,15 +42,6 @@ var (
 	callPool = sync.Pool{New: func() any { return new(call) }}
 )
 
-// frame is an open guest span.
-type frame struct {
-	ctx  context.Context // holds span, for children and metric exemplars
-	span trace.Span
-	// placeholder frames stand for spans not started because the call is
-	// not recorded; they carry the call span's ctx and are never ended.
-	placeholder bool
-}
-
 // call is the state of one plugin call: from the Before of the export that
 // Extism runs to its After or Abort.
 type call struct {
@@ -65,11 +57,18 @@ type call struct {
 	// span was not sampled): guest spans and tags are then not even read.
 	recording bool
 
-	depth   int // nested export calls within this call
-	stack   []frame
-	skipped int // open span-enter calls dropped at a limit; their span-exit calls are dropped too
-	started int // guest spans started
-	tags    int // span tags set
+	depth      int // nested export calls within this call
+	stack      []frame
+	free       []*node // recycled nodes
+	skipped    int     // open span-enter calls dropped at a limit; their span-exit calls are dropped too
+	skippedFn  int     // the same for function enters
+	started    int     // guest spans started (manual) or kept (function)
+	tags       int     // span tags set
+	grown      int64   // memory growth recorded on the call span
+	grownTotal int64   // memory growth in the whole call
+
+	names    *funcNames // function names of namesMod
+	namesMod api.Module
 
 	drops [numDropReasons]int
 }
@@ -87,26 +86,19 @@ func lookupCall(ctx context.Context) *call {
 	return v.(*call)
 }
 
-// top returns the ctx and span of the innermost open span of the call: the
-// innermost guest span, else the call span.
-func (c *call) top() (context.Context, trace.Span) {
-	if n := len(c.stack); n > 0 {
-		f := &c.stack[n-1]
-		return f.ctx, f.span
-	}
-	return c.spanCtx, c.span
-}
-
 // exportListener watches an exported function of a guest module, to see
 // where each plugin call starts and ends.
 type exportListener struct {
 	obs  *Observer
 	name string
+	// spanName is set when WithFunctionSpans picks the function: calls of
+	// it from within a plugin call get function spans.
+	spanName string
 }
 
 var _ experimental.FunctionListener = (*exportListener)(nil)
 
-func (l *exportListener) Before(ctx context.Context, mod api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+func (l *exportListener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
 	// The Extism kernel is compiled with the same ctx, so its exports have
 	// listeners too; its instances are the only unnamed ones.
 	if mod.Name() == "" {
@@ -120,6 +112,9 @@ func (l *exportListener) Before(ctx context.Context, mod api.Module, _ api.Funct
 		c := v.(*call)
 		if c.ctx == ctx {
 			c.depth++ // an export called within the call
+			if l.spanName != "" {
+				c.functionEnter(def.Index(), l.spanName)
+			}
 			return
 		}
 		// A call that never saw its After or Abort: end it rather than
@@ -158,6 +153,9 @@ func (l *exportListener) end(ctx context.Context, mod api.Module, def api.Functi
 	}
 	if c.depth > 0 {
 		c.depth--
+		if l.spanName != "" {
+			c.functionExit(def.Index(), failure(err))
+		}
 		return
 	}
 	calls.Delete(p)
@@ -201,13 +199,10 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 		if err != nil {
 			desc = "span still open when the plugin call failed: " + err.Error()
 		}
+		now := time.Now()
 		for i := n - 1; i >= 0; i-- {
-			f := &c.stack[i]
-			if f.placeholder {
-				continue
-			}
-			f.span.SetStatus(codes.Error, desc)
-			f.span.End()
+			f := c.remove(i)
+			c.endFrame(&f, c.below(i), now, codes.Error, desc)
 		}
 		c.count(dropOpenSpan, n)
 	}
@@ -244,10 +239,13 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 // returns it to the pool.
 func (c *call) release() {
 	clear(c.stack)
-	stack := c.stack[:0]
+	stack, free := c.stack[:0], c.free[:0]
 	if cap(stack) > 64 {
 		stack = nil // a deep call's stack is not kept for every later one
 	}
-	*c = call{stack: stack}
+	if cap(free) > 64 {
+		free = nil
+	}
+	*c = call{stack: stack, free: free}
 	callPool.Put(c)
 }

@@ -28,8 +28,24 @@ wat2wasm --debug-names legacy.wat -o legacy.wasm
 rm -f hostcall.wasm
 wat2wasm --debug-names hostcall.wat -o hostcall.wasm
 
-# 4. goguest.wasm: standard Go wasip1 reactor (its own module, ./goguest).
+# 4. instrumented*.wasm: one WAT source in the shape instrumenting compilers
+#    write, in three variants: the current namespace, the legacy one
+#    (instrument_enter/exit/memory_grow in dylibso_observe), and without a
+#    name section.
+wat2wasm --debug-names instrumented/instrumented.wat -o instrumented.wasm
+wat2wasm instrumented/instrumented.wat -o instrumented_noname.wasm
+sed -e 's/"dylibso:observe\/instrument" "enter"/"dylibso_observe" "instrument_enter"/' \
+    -e 's/"dylibso:observe\/instrument" "exit"/"dylibso_observe" "instrument_exit"/' \
+    -e 's/"dylibso:observe\/instrument" "memory-grow"/"dylibso_observe" "instrument_memory_grow"/' \
+    instrumented/instrumented.wat > "$tmp"
+if grep -q '"dylibso:observe/instrument"' "$tmp"; then echo "legacy variant still imports the new namespace" >&2; exit 1; fi
+wat2wasm --debug-names "$tmp" -o instrumented_legacy.wasm
+
+# 5. plain.wasm: an ordinary module nobody instrumented, for WithFunctionSpans.
+wat2wasm --debug-names plain.wat -o plain.wasm
+
+# 6. goguest.wasm: standard Go wasip1 reactor (its own module, ./goguest).
 rm -f goguest.wasm
 (cd goguest && GOOS=wasip1 GOARCH=wasm GOFLAGS= "$GO" build -buildmode=c-shared -trimpath -buildvcs=false -o ../goguest.wasm .)
 
-echo "built: $here/cguest.wasm $here/legacy.wasm $here/hostcall.wasm $here/goguest.wasm"
+echo "built: $here/cguest.wasm $here/legacy.wasm $here/hostcall.wasm $here/instrumented*.wasm $here/plain.wasm $here/goguest.wasm"
