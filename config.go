@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	otellog "go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -64,6 +65,8 @@ type config struct {
 	tracerProvider trace.TracerProvider // nil: take it from the caller's span, else the global one
 	meterProvider  metric.MeterProvider // nil: the global one
 	logger         *zerolog.Logger      // nil: zerolog's global logger
+	loggerProvider otellog.LoggerProvider
+	extismLogs     bool
 	limits         Limits
 	minDuration    time.Duration
 	functionSpans  []string // glob patterns
@@ -160,5 +163,34 @@ func WithMinDuration(d time.Duration) Option {
 func WithFunctionSpans(patterns ...string) Option {
 	return optionFunc(func(c *config) {
 		c.functionSpans = append(c.functionSpans, patterns...)
+	})
+}
+
+// WithLoggerProvider sets the OpenTelemetry LoggerProvider that guest logs
+// are also emitted to, as log records with the severity, the message as
+// body, and the trace and span IDs of the innermost started guest span.
+// Without it the global provider is used, which does nothing until the app
+// sets one. A nil provider is ignored.
+func WithLoggerProvider(lp otellog.LoggerProvider) Option {
+	return optionFunc(func(c *config) {
+		if lp != nil {
+			c.loggerProvider = lp
+		}
+	})
+}
+
+// WithExtismLogs also sends the logs that guests write through an Extism
+// PDK (the log_* functions of extism:host/env) to the observer's zerolog
+// logger and OpenTelemetry LoggerProvider, with the trace and span IDs of
+// the call, as it does for Observe API logs; they carry the field
+// source=extism. The Extism SDK still handles them as before (its
+// Plugin.SetLogger callback).
+//
+// Extism PDKs ask the host for its log level first, and the Extism SDK's
+// default is off: set it, for instance extism.SetLogLevel(extism.LogLevelInfo),
+// or guests send nothing.
+func WithExtismLogs() Option {
+	return optionFunc(func(c *config) {
+		c.extismLogs = true
 	})
 }

@@ -46,6 +46,11 @@ func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experi
 		if fn, ok := hostFuncIndex[[2]string{def.ModuleName(), def.Name()}]; ok {
 			return &hostListener{obs: o, fn: fn}
 		}
+		if o.extismLogs && def.ModuleName() == extismEnv {
+			if level, ok := extismLogLevels[def.Name()]; ok {
+				return &extismLogListener{level: level}
+			}
+		}
 		return nil
 	}
 	if names := def.ExportNames(); len(names) > 0 {

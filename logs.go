@@ -1,9 +1,15 @@
 package observe
 
 import (
+	"context"
+	"time"
+
+	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"go.opentelemetry.io/otel/attribute"
+	otellog "go.opentelemetry.io/otel/log"
 )
 
 // Guest log levels, as the Observe API defines them.
@@ -44,25 +50,88 @@ func zerologLevel(level int32) (l zerolog.Level, known bool) {
 	return zerolog.TraceLevel, false
 }
 
-// log writes a guest log message to the logger, with the IDs of the
-// innermost open span, and records it as an event on that span.
+// otelSeverity maps a zerolog level to an OpenTelemetry severity.
+func otelSeverity(l zerolog.Level) otellog.Severity {
+	switch l {
+	case zerolog.TraceLevel:
+		return otellog.SeverityTrace
+	case zerolog.DebugLevel:
+		return otellog.SeverityDebug
+	case zerolog.InfoLevel:
+		return otellog.SeverityInfo
+	case zerolog.WarnLevel:
+		return otellog.SeverityWarn
+	}
+	return otellog.SeverityError
+}
+
+// log handles the Observe API's log function.
 func (c *call) log(mod api.Module, level int32, ptr uint64, n uint32) {
 	zl, known := zerologLevel(level)
-	logger := &c.obs.logger
-	if zl < logger.GetLevel() || zl < zerolog.GlobalLevel() {
-		return // nothing built for a level the logger drops
+	if !c.logWanted(zl) {
+		return // nothing read or built for a level nobody keeps
 	}
 	b, truncated, ok := c.guestBytes(mod, "log message", ptr, n)
 	if !ok {
 		return
 	}
-	if c.recording {
-		c.addEvent(EventLog, AttrLogSeverity.String(zl.String()), AttrLogMessage.String(ownedString(b)))
+	var raw int32
+	if !known {
+		raw = level
 	}
-	if e := logger.WithLevel(zl); e != nil {
+	c.emitLog(zl, raw, b, truncated, "")
+}
+
+// logWanted reports whether a guest log at l goes anywhere: to the zerolog
+// logger (whose level also decides the span event) or to the
+// OpenTelemetry logger.
+func (c *call) logWanted(l zerolog.Level) bool {
+	o := c.obs
+	if l >= o.logger.GetLevel() && l >= zerolog.GlobalLevel() {
+		return true
+	}
+	ctx, _ := c.live()
+	return o.otelLogger.Enabled(ctx, otellog.EnabledParameters{Severity: otelSeverity(l)})
+}
+
+// emitLog writes a guest message (b aliases guest memory) to the zerolog
+// logger with the IDs of the innermost started span, to the OpenTelemetry
+// logger in that span's ctx, and as an event on the innermost open span.
+// rawLevel, when not 0, is a guest level outside the Observe API's range;
+// source names where the log came from when not the Observe API.
+func (c *call) emitLog(l zerolog.Level, rawLevel int32, b []byte, truncated bool, source string) {
+	o := c.obs
+	var msg string // owned copy, made once if anything keeps it
+	ctx, _ := c.live()
+	sev := otelSeverity(l)
+	if o.otelLogger.Enabled(ctx, otellog.EnabledParameters{Severity: sev}) {
+		msg = ownedString(b)
+		var r otellog.Record
+		now := time.Now()
+		r.SetTimestamp(now)
+		r.SetObservedTimestamp(now)
+		r.SetSeverity(sev)
+		r.SetSeverityText(l.String())
+		r.SetBody(attribute.StringValue(msg))
+		r.AddAttributes(AttrModule.String(c.module), AttrFunction.String(c.function))
+		if truncated {
+			r.AddAttributes(AttrTruncated.Bool(true))
+		}
+		o.otelLogger.Emit(ctx, r)
+	}
+	if e := o.logger.WithLevel(l); e != nil {
+		if c.recording {
+			if msg == "" {
+				msg = ownedString(b)
+			}
+			c.addEvent(EventLog, AttrLogSeverity.String(l.String()), AttrLogMessage.String(msg))
+		}
 		c.logFields(e)
-		if !known {
-			e.Int32("guest_level", level)
+		if rawLevel != 0 {
+			e.Int32("guest_level", rawLevel)
+		}
+		if source != "" {
+			e.Str("source", source)
 		}
 		if truncated {
 			e.Bool("truncated", true)
@@ -71,3 +140,56 @@ func (c *call) log(mod api.Module, level int32, ptr uint64, n uint32) {
 		e.Msg(viewString(b))
 	}
 }
+
+// extismLogLevels maps the log functions of extism:host/env, which every
+// Extism PDK logs through, to zerolog levels.
+var extismLogLevels = map[string]zerolog.Level{
+	"log_trace": zerolog.TraceLevel,
+	"log_debug": zerolog.DebugLevel,
+	"log_info":  zerolog.InfoLevel,
+	"log_warn":  zerolog.WarnLevel,
+	"log_error": zerolog.ErrorLevel,
+}
+
+const extismEnv = "extism:host/env"
+
+// extismLogListener sends the logs of Extism PDK guests to the observer's
+// logger, with the trace and span IDs of the call, alongside the Extism
+// SDK's own handling of them.
+type extismLogListener struct {
+	level zerolog.Level
+}
+
+var _ experimental.FunctionListener = (*extismLogListener)(nil)
+
+func (l *extismLogListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
+	c := lookupCall(ctx)
+	if c == nil || !c.logWanted(l.level) {
+		return
+	}
+	// The message is an Extism memory block: an offset into the kernel's
+	// memory, whose length the kernel knows.
+	kernel, ok := ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+	if !ok {
+		return
+	}
+	length := kernel.ExportedFunction("length")
+	if length == nil {
+		return
+	}
+	offset := params[0]
+	out, err := length.Call(ctx, offset)
+	if err != nil || len(out) != 1 {
+		c.report(dropBadMemory, "observe: Extism log message is not a valid memory block; dropped", "")
+		return
+	}
+	b, truncated, ok := c.guestBytes(kernel, "Extism log message", offset, uint32(min(out[0], 1<<32-1)))
+	if !ok {
+		return
+	}
+	c.emitLog(l.level, 0, b, truncated, "extism")
+}
+
+func (*extismLogListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+
+func (*extismLogListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}

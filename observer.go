@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	zlog "github.com/rs/zerolog/log"
 	"go.opentelemetry.io/otel"
+	otellog "go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -37,6 +38,9 @@ type Observer struct {
 	tracerProvider trace.TracerProvider // nil: resolved per call
 	fixedTracer    trace.Tracer         // set when tracerProvider is
 	lastTracer     atomic.Pointer[tracerEntry]
+
+	otelLogger otellog.Logger
+	extismLogs bool
 
 	meter   metric.Meter
 	metrics instruments
@@ -74,6 +78,12 @@ func New(opts ...Option) *Observer {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
+	lp := cfg.loggerProvider
+	if lp == nil {
+		lp = otel.GetLoggerProvider()
+	}
+	o.otelLogger = lp.Logger(ScopeName, otellog.WithInstrumentationVersion(Version))
+	o.extismLogs = cfg.extismLogs
 	o.meter = mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
 	o.metrics.init(o.meter, o.limits.MaxMetricNames)
 	// A failure here leaves a no-op counter: drops are still logged.

@@ -41,6 +41,9 @@ sed -e 's/"dylibso:observe\/instrument" "enter"/"dylibso_observe" "instrument_en
 if grep -q '"dylibso:observe/instrument"' "$tmp"; then echo "legacy variant still imports the new namespace" >&2; exit 1; fi
 wat2wasm --debug-names "$tmp" -o instrumented_legacy.wasm
 
+# 5b. pdklog.wasm: logs through extism:host/env like an Extism PDK.
+wat2wasm --debug-names pdklog.wat -o pdklog.wasm
+
 # 5. plain.wasm: an ordinary module nobody instrumented, for WithFunctionSpans.
 wat2wasm --debug-names plain.wat -o plain.wasm
 
