@@ -1,0 +1,195 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// Providers are the OpenTelemetry SDK providers that [Setup] made, each
+// exporting over OTLP. None is nil: a provider whose signal is turned off
+// (by the [Jaeger] preset or OTEL_<SIGNAL>_EXPORTER=none) exports nothing.
+type Providers struct {
+	// TracerProvider batches finished spans and exports them.
+	TracerProvider *sdktrace.TracerProvider
+	// MeterProvider exports the metrics it aggregates on the interval of
+	// OTEL_METRIC_EXPORT_INTERVAL (default 60 s), and on ForceFlush and
+	// Shutdown.
+	MeterProvider *sdkmetric.MeterProvider
+	// LoggerProvider batches log records, emitted through the OpenTelemetry
+	// log API or a bridge to it, and exports them.
+	LoggerProvider *sdklog.LoggerProvider
+}
+
+// Setup makes a TracerProvider, a MeterProvider and a LoggerProvider that
+// export over OTLP as the options and the standard environment variables
+// say (see the package documentation), sharing one resource.
+//
+// Setup does not install them as the OpenTelemetry globals; pass them
+// where they are needed, or install them:
+//
+//	otel.SetTracerProvider(p.TracerProvider)
+//	otel.SetMeterProvider(p.MeterProvider)
+//	global.SetLoggerProvider(p.LoggerProvider) // go.opentelemetry.io/otel/log/global
+//
+// Setup does not connect: an unreachable endpoint shows up as export errors
+// later, reported to [go.opentelemetry.io/otel.Handle]. It fails on options
+// or environment variables it cannot use. Call [Providers.Shutdown] when the
+// program ends, or the telemetry still buffered is lost.
+func Setup(ctx context.Context, opts ...Option) (*Providers, error) {
+	c := newConfig(opts)
+	res, err := c.newResource(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	var (
+		targets [numSignals]target
+		enabled [numSignals]bool
+	)
+	for s := range numSignals {
+		if enabled[s] = c.enabled(s); !enabled[s] {
+			continue
+		}
+		if targets[s], err = c.target(s); err != nil {
+			return nil, err
+		}
+	}
+
+	// The exporters are made first, so that a failure leaves no provider
+	// running.
+	var (
+		spanExp   sdktrace.SpanExporter
+		metricExp sdkmetric.Exporter
+		logExp    sdklog.Exporter
+		made      []interface{ Shutdown(context.Context) error }
+	)
+	for s := range numSignals {
+		if !enabled[s] {
+			continue
+		}
+		var exp interface{ Shutdown(context.Context) error }
+		switch s {
+		case traces:
+			spanExp, err = newTraceExporter(ctx, targets[s])
+			exp = spanExp
+		case metrics:
+			metricExp, err = newMetricExporter(ctx, targets[s])
+			exp = metricExp
+		case logs:
+			logExp, err = newLogExporter(ctx, targets[s])
+			exp = logExp
+		}
+		if err != nil {
+			for _, e := range made {
+				_ = e.Shutdown(ctx) // nothing was exported yet: nothing to lose
+			}
+			return nil, fmt.Errorf("otlp: %s exporter: %w", s, err)
+		}
+		made = append(made, exp)
+	}
+
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if spanExp != nil {
+		tpOpts = append(tpOpts, sdktrace.WithBatcher(spanExp, c.spanBatchOptions()...))
+	}
+	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	if metricExp != nil {
+		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp)))
+	}
+	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
+	if logExp != nil {
+		lpOpts = append(lpOpts, sdklog.WithProcessor(sdklog.NewBatchProcessor(logExp, c.logBatchOptions()...)))
+	}
+	return &Providers{
+		TracerProvider: sdktrace.NewTracerProvider(tpOpts...),
+		MeterProvider:  sdkmetric.NewMeterProvider(mpOpts...),
+		LoggerProvider: sdklog.NewLoggerProvider(lpOpts...),
+	}, nil
+}
+
+// enabled reports whether signal s is exported: a preset's backend must
+// accept it, and OTEL_<SIGNAL>_EXPORTER must not be "none".
+func (c *config) enabled(s signal) bool {
+	if c.only != 0 && !c.only.has(s) {
+		return false
+	}
+	return !envDisabled(s)
+}
+
+// spanBatchOptions and logBatchOptions pass on only what was set, so that
+// the SDK still reads OTEL_BSP_* and OTEL_BLRP_* otherwise.
+func (c *config) spanBatchOptions() []sdktrace.BatchSpanProcessorOption {
+	var opts []sdktrace.BatchSpanProcessorOption
+	if c.batchTimeout > 0 {
+		opts = append(opts, sdktrace.WithBatchTimeout(c.batchTimeout))
+	}
+	if c.maxQueueSize > 0 {
+		opts = append(opts, sdktrace.WithMaxQueueSize(c.maxQueueSize))
+	}
+	return opts
+}
+
+func (c *config) logBatchOptions() []sdklog.BatchProcessorOption {
+	var opts []sdklog.BatchProcessorOption
+	if c.batchTimeout > 0 {
+		opts = append(opts, sdklog.WithExportInterval(c.batchTimeout))
+	}
+	if c.maxQueueSize > 0 {
+		opts = append(opts, sdklog.WithMaxQueueSize(c.maxQueueSize))
+	}
+	return opts
+}
+
+// ForceFlush exports all the telemetry buffered by the three providers
+// now: finished spans, log records, and the metrics aggregated so far. The
+// errors of the three are joined. It is safe to call on a nil *Providers.
+func (p *Providers) ForceFlush(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	if p.TracerProvider != nil {
+		errs = append(errs, wrap("flush traces", p.TracerProvider.ForceFlush(ctx)))
+	}
+	if p.MeterProvider != nil {
+		errs = append(errs, wrap("flush metrics", p.MeterProvider.ForceFlush(ctx)))
+	}
+	if p.LoggerProvider != nil {
+		errs = append(errs, wrap("flush logs", p.LoggerProvider.ForceFlush(ctx)))
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown exports what the three providers still buffer and shuts them
+// and their exporters down; telemetry recorded afterwards is dropped. While
+// an endpoint is unreachable it retries until ctx is done, so give ctx a
+// deadline. The errors of the three are joined.
+// It is safe to call on a nil *Providers.
+func (p *Providers) Shutdown(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	if p.TracerProvider != nil {
+		errs = append(errs, wrap("shut down traces", p.TracerProvider.Shutdown(ctx)))
+	}
+	if p.MeterProvider != nil {
+		errs = append(errs, wrap("shut down metrics", p.MeterProvider.Shutdown(ctx)))
+	}
+	if p.LoggerProvider != nil {
+		errs = append(errs, wrap("shut down logs", p.LoggerProvider.Shutdown(ctx)))
+	}
+	return errors.Join(errs...)
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("otlp: %s: %w", what, err)
+}
