@@ -67,6 +67,7 @@ type config struct {
 	logger         *zerolog.Logger      // nil: zerolog's global logger
 	loggerProvider otellog.LoggerProvider
 	extismLogs     bool
+	untrusted      bool
 	limits         Limits
 	minDuration    time.Duration
 	functionSpans  []string // glob patterns
@@ -192,5 +193,24 @@ func WithLoggerProvider(lp otellog.LoggerProvider) Option {
 func WithExtismLogs() Option {
 	return optionFunc(func(c *config) {
 		c.extismLogs = true
+	})
+}
+
+// WithUntrustedGuests is for plugins whose guest must not be able to forge
+// or disturb the caller's trace: code from third parties, or from users of
+// the app. The call span stays in the caller's trace (it is the host's
+// account of the call), but the guest's spans go to a new trace of their
+// own, under a root span named after the export with " (guest)" appended,
+// linked both ways with the call span. Every span tag the guest sets is
+// namespaced under "guest.", so nothing the guest writes can pass for the
+// library's own attributes.
+//
+// Without it, guest spans are children of the call span in the caller's
+// trace, which is what an app wants from plugins it trusts as much as its
+// own code; tags the guest sets in the library's namespaces ("extism.",
+// "observe.", "wasm.") are namespaced under "guest." in either mode.
+func WithUntrustedGuests() Option {
+	return optionFunc(func(c *config) {
+		c.untrusted = true
 	})
 }

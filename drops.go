@@ -123,11 +123,11 @@ func (c *call) logFields(e *zerolog.Event) *zerolog.Event {
 	return e.Str("module", c.module).Str("function", c.function)
 }
 
-// recordDrops puts the call's drop counts on its span.
+// recordDrops puts the call's drop counts on the call span.
 func (c *call) recordDrops() {
 	for r, n := range c.drops {
 		if n > 0 {
-			c.span.SetAttributes(attribute.Int("observe.dropped."+dropReason(r).String(), n))
+			c.callSpan.SetAttributes(attribute.Int("observe.dropped."+dropReason(r).String(), n))
 		}
 	}
 }

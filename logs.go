@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
@@ -136,8 +137,17 @@ func (c *call) emitLog(l zerolog.Level, rawLevel int32, b []byte, truncated bool
 		if truncated {
 			e.Bool("truncated", true)
 		}
-		// zerolog copies the message into its buffer before returning.
-		e.Msg(viewString(b))
+		// zerolog copies the message into its buffer before returning. Invalid
+		// UTF-8 is replaced as everywhere else, so that the line and the
+		// span event say the same.
+		if msg == "" && !utf8.Valid(b) {
+			msg = ownedString(b)
+		}
+		if msg != "" {
+			e.Msg(msg)
+		} else {
+			e.Msg(viewString(b))
+		}
 	}
 }
 

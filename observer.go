@@ -41,6 +41,7 @@ type Observer struct {
 
 	otelLogger otellog.Logger
 	extismLogs bool
+	untrusted  bool
 
 	meter   metric.Meter
 	metrics instruments
@@ -84,6 +85,7 @@ func New(opts ...Option) *Observer {
 	}
 	o.otelLogger = lp.Logger(ScopeName, otellog.WithInstrumentationVersion(Version))
 	o.extismLogs = cfg.extismLogs
+	o.untrusted = cfg.untrusted
 	o.meter = mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
 	o.metrics.init(o.meter, o.limits.MaxMetricNames)
 	// A failure here leaves a no-op counter: drops are still logged.

@@ -48,8 +48,13 @@ type call struct {
 	obs      *Observer
 	key      any             // the *extism.Plugin
 	ctx      context.Context // the ctx of the call, as Extism passed it to the export
-	span     trace.Span      // the call span
-	spanCtx  context.Context // ctx holding span
+	callSpan trace.Span // the call span, the host's account of the call
+	// span is the span guest data hangs on when no guest span is open: the
+	// call span, or with WithUntrustedGuests the root of the guest's own
+	// trace. spanCtx holds it.
+	span     trace.Span
+	spanCtx  context.Context
+	isolated bool // span is the guest's own root, not callSpan
 	tracer   trace.Tracer
 	function string
 	module   string
@@ -62,6 +67,8 @@ type call struct {
 	free       []*node // recycled nodes
 	skipped    int     // open span-enter calls dropped at a limit; their span-exit calls are dropped too
 	skippedFn  int     // the same for function enters
+	skipWhy    dropReason
+	skipWhyFn  dropReason
 	started    int     // guest spans started (manual) or kept (function)
 	tags       int     // span tags set
 	grown      int64   // memory growth recorded on the call span
@@ -174,10 +181,20 @@ func (o *Observer) startCall(ctx context.Context, key any, module, function stri
 	c.function = function
 	parent := trace.SpanFromContext(ctx)
 	c.tracer = o.tracer(parent)
-	c.spanCtx, c.span = c.tracer.Start(ctx, function,
-		trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(AttrFunction.String(function), AttrModule.String(module)))
-	c.recording = c.span.IsRecording()
+	attrs := trace.WithAttributes(AttrFunction.String(function), AttrModule.String(module))
+	c.spanCtx, c.callSpan = c.tracer.Start(ctx, function, trace.WithSpanKind(trace.SpanKindInternal), attrs)
+	c.span = c.callSpan
+	c.recording = c.callSpan.IsRecording()
+	if o.untrusted && c.recording {
+		// The guest's spans go to a trace of their own, linked both ways
+		// with the call span: they can neither forge nor clutter the
+		// caller's trace.
+		c.spanCtx, c.span = c.tracer.Start(ctx, function+" (guest)", trace.WithNewRoot(), attrs,
+			trace.WithLinks(trace.Link{SpanContext: c.callSpan.SpanContext()}))
+		c.callSpan.AddLink(trace.Link{SpanContext: c.span.SpanContext()})
+		c.isolated = true
+		c.recording = c.span.IsRecording()
+	}
 	return c
 }
 
@@ -200,26 +217,31 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 			desc = "span still open when the plugin call failed: " + err.Error()
 		}
 		now := time.Now()
+		open := 0
 		for i := n - 1; i >= 0; i-- {
 			f := c.remove(i)
+			if !f.placeholder {
+				open++
+			}
 			c.endFrame(&f, c.below(i), now, codes.Error, desc)
 		}
-		c.count(dropOpenSpan, n)
+		c.count(dropOpenSpan, open)
 	}
 
-	if c.recording {
+	if c.callSpan.IsRecording() {
+		cs := c.callSpan
 		if exited {
-			c.span.SetAttributes(AttrExitCode.Int64(int64(exitCode)))
+			cs.SetAttributes(AttrExitCode.Int64(int64(exitCode)))
 		}
 		var rc uint32
 		if err == nil && def != nil && len(def.ResultTypes()) == 1 && len(results) == 1 {
 			rc = api.DecodeU32(results[0])
-			c.span.SetAttributes(AttrReturnCode.Int64(int64(int32(rc))))
+			cs.SetAttributes(AttrReturnCode.Int64(int64(int32(rc))))
 		}
 		switch {
 		case err != nil:
-			c.span.RecordError(err)
-			c.span.SetStatus(codes.Error, err.Error())
+			cs.RecordError(err)
+			cs.SetStatus(codes.Error, err.Error())
 		case rc != 0:
 			desc := fmt.Sprintf("plugin returned %d", int32(rc))
 			if p, ok := c.key.(*extism.Plugin); ok {
@@ -227,12 +249,18 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 					desc += ": " + msg
 				}
 			}
-			c.span.SetStatus(codes.Error, desc)
+			cs.SetStatus(codes.Error, desc)
 		}
 		c.recordDrops()
 	}
 	c.flushDropCounts()
-	c.span.End()
+	if c.isolated {
+		if err != nil {
+			c.span.SetStatus(codes.Error, err.Error())
+		}
+		c.span.End()
+	}
+	c.callSpan.End()
 }
 
 // release clears the call, so that nothing it held outlives it, and

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
@@ -30,6 +31,9 @@ const (
 
 const wasmPageSize = 64 << 10
 
+// unnamedSpan names a guest span the guest gave an empty name.
+const unnamedSpan = "(unnamed)"
+
 // frameKind tells manual spans (span-enter, span-exit) from function spans
 // (automatic instrumentation, or WithFunctionSpans).
 type frameKind uint8
@@ -51,8 +55,9 @@ type frame struct {
 	ctx   context.Context // holds span, for children and metric exemplars
 	span  trace.Span
 	grown int64 // bytes of memory growth recorded on span
-	// placeholder frames stand for manual spans not started because the
-	// call is not recorded; they carry the call span and are never ended.
+	// placeholder frames stand for manual spans not started, because the
+	// call is not recorded or the guest's name for it was unreadable. They
+	// pair a span-enter with its span-exit and are otherwise invisible.
 	placeholder bool
 
 	// Deferred frames.
@@ -89,7 +94,7 @@ type event struct {
 // live frame, else the call span.
 func (c *call) live() (context.Context, trace.Span) {
 	for i := len(c.stack) - 1; i >= 0; i-- {
-		if f := &c.stack[i]; f.node == nil {
+		if f := &c.stack[i]; f.node == nil && !f.placeholder {
 			return f.ctx, f.span
 		}
 	}
@@ -101,9 +106,13 @@ func (c *call) live() (context.Context, trace.Span) {
 func (c *call) top() (context.Context, trace.Span) { return c.live() }
 
 // innermost returns the innermost open frame, or nil for the call span.
+// Placeholder frames are not spans: what the guest reports inside one goes
+// to the span below it.
 func (c *call) innermost() *frame {
-	if n := len(c.stack); n > 0 {
-		return &c.stack[n-1]
+	for i := len(c.stack) - 1; i >= 0; i-- {
+		if f := &c.stack[i]; !f.placeholder {
+			return f
+		}
 	}
 	return nil
 }
@@ -203,25 +212,27 @@ func (c *call) remove(i int) frame {
 // when not. Once a span-enter is dropped, every later one of the same kind
 // is too until its exit, so that exits pair with the enters they belong to.
 func (c *call) admit(kind frameKind) bool {
-	skipped := &c.skipped
+	skipped, why := &c.skipped, &c.skipWhy
 	if kind == functionFrame {
-		skipped = &c.skippedFn
+		skipped, why = &c.skippedFn, &c.skipWhyFn
 	}
 	if *skipped > 0 {
 		*skipped++
+		c.count(*why, 1)
 		return false
 	}
-	if len(c.stack) >= c.obs.limits.MaxSpanDepth {
-		*skipped++
+	switch {
+	case len(c.stack) >= c.obs.limits.MaxSpanDepth:
+		*why = dropSpanDepth
 		c.report(dropSpanDepth, "observe: guest spans nested deeper than Limits.MaxSpanDepth dropped", "")
-		return false
-	}
-	if kind == manualFrame && c.started >= c.obs.limits.MaxSpansPerCall {
-		*skipped++
+	case kind == manualFrame && c.started >= c.obs.limits.MaxSpansPerCall:
+		*why = dropSpanLimit
 		c.report(dropSpanLimit, "observe: guest spans beyond Limits.MaxSpansPerCall in one call dropped", "")
-		return false
+	default:
+		return true
 	}
-	return true
+	*skipped++
+	return false
 }
 
 // spanEnter opens a manual guest span, child of the innermost open span.
@@ -231,16 +242,21 @@ func (c *call) spanEnter(mod api.Module, ptr uint64, n uint32) {
 	}
 	if !c.recording {
 		c.started++
-		c.stack = append(c.stack, frame{ctx: c.spanCtx, span: c.span, placeholder: true})
+		c.stack = append(c.stack, frame{placeholder: true})
 		return
 	}
 	b, truncated, ok := c.guestBytes(mod, "span name", ptr, n)
 	if !ok {
-		// The guest's span-exit still follows: let it close nothing.
-		c.skipped++
+		// The guest's span-exit still follows, and spans may open inside:
+		// they go to the span below.
+		c.stack = append(c.stack, frame{placeholder: true})
 		return
 	}
-	f := c.push(manualFrame, 0, ownedString(b))
+	name := ownedString(b)
+	if name == "" {
+		name = unnamedSpan
+	}
+	f := c.push(manualFrame, 0, name)
 	if truncated {
 		f.setAttribute(AttrTruncated.Bool(true))
 	}
@@ -317,10 +333,13 @@ func (c *call) functionExit(fn uint32, err error) {
 	}
 }
 
-// below returns the frame under stack position i (nil: the call span).
+// below returns the span frame under stack position i (nil: the call
+// span), passing over placeholders.
 func (c *call) below(i int) *frame {
-	if i > 0 && i-1 < len(c.stack) {
-		return &c.stack[i-1]
+	for j := min(i, len(c.stack)) - 1; j >= 0; j-- {
+		if f := &c.stack[j]; !f.placeholder {
+			return f
+		}
 	}
 	return nil
 }
@@ -459,12 +478,28 @@ func (c *call) spanTags(mod api.Module, ptr uint64, n uint32) {
 			continue
 		}
 		c.tags++
+		k := attribute.Key(c.guestKey(key))
 		if hasValue {
-			c.setAttributes(attribute.String(owned(key), owned(value)))
+			c.setAttributes(k.String(owned(value)))
 		} else {
-			c.setAttributes(attribute.Bool(owned(key), true))
+			c.setAttributes(k.Bool(true))
 		}
 	}
+}
+
+// GuestKeyPrefix namespaces the span tags of untrusted guests (see
+// WithUntrustedGuests), and of any guest that uses the library's own
+// namespaces: "extism.", "observe." and "wasm.".
+const GuestKeyPrefix = "guest."
+
+// guestKey returns the attribute key for a tag key the guest wrote (which
+// may alias guest memory), owned.
+func (c *call) guestKey(key string) string {
+	if c.obs.untrusted || strings.HasPrefix(key, "extism.") || strings.HasPrefix(key, "observe.") ||
+		strings.HasPrefix(key, "wasm.") {
+		return GuestKeyPrefix + owned(key)
+	}
+	return owned(key)
 }
 
 // memoryGrow records that the guest grows its memory by pages: an event on

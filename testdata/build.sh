@@ -44,6 +44,9 @@ wat2wasm --debug-names "$tmp" -o instrumented_legacy.wasm
 # 5b. pdklog.wasm: logs through extism:host/env like an Extism PDK.
 wat2wasm --debug-names pdklog.wat -o pdklog.wasm
 
+# 5c. hostile.wasm: a guest that does everything wrong (issue: hostile guests).
+wat2wasm --debug-names hostile/hostile.wat -o hostile.wasm
+
 # 5. plain.wasm: an ordinary module nobody instrumented, for WithFunctionSpans.
 wat2wasm --debug-names plain.wat -o plain.wasm
 
