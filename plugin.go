@@ -48,7 +48,7 @@ type call struct {
 	obs      *Observer
 	key      any             // the *extism.Plugin
 	ctx      context.Context // the ctx of the call, as Extism passed it to the export
-	callSpan trace.Span // the call span, the host's account of the call
+	callSpan trace.Span      // the call span, the host's account of the call
 	// span is the span guest data hangs on when no guest span is open: the
 	// call span, or with WithUntrustedGuests the root of the guest's own
 	// trace. spanCtx holds it.
@@ -69,10 +69,10 @@ type call struct {
 	skippedFn  int     // the same for function enters
 	skipWhy    dropReason
 	skipWhyFn  dropReason
-	started    int     // guest spans started (manual) or kept (function)
-	tags       int     // span tags set
-	grown      int64   // memory growth recorded on the call span
-	grownTotal int64   // memory growth in the whole call
+	started    int   // guest spans started (manual) or kept (function)
+	tags       int   // span tags set
+	grown      int64 // memory growth recorded on the call span
+	grownTotal int64 // memory growth in the whole call
 
 	names    *funcNames // function names of namesMod
 	namesMod api.Module
