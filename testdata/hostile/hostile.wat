@@ -28,6 +28,8 @@
   ;; 192: statsd lines OTel or statsd must reject, and one good line
   ;; (85 bytes)
   (data (i32.const 192) "bad name:1|c\n1x:1|c\nnan:NaN|g\ninf:Inf|c\nhuge:1e999|h\nesc\1b[31m:1|c\n\ff:1|c\ngood.line:2|c")
+  ;; 320: tags that try to pass for the library's own attributes (57 bytes)
+  (data (i32.const 320) "extism.function:evil,observe.dropped.bad_memory:0,ok:fine")
   ;; 512: the edge of memory is at 1,310,720.
 
   ;; ok: one clean span.
@@ -138,5 +140,10 @@
   (func (export "spin") (result i32)
     (call $enter (i32.const 96) (i32.const 4))
     (loop $l (br $l))
+    (i32.const 0))
+
+  ;; forge: tags on the call span in the library's own namespaces.
+  (func (export "forge") (result i32)
+    (call $tags (i32.const 320) (i32.const 57))
     (i32.const 0))
 )
