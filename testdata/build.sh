@@ -44,6 +44,10 @@ wat2wasm --debug-names "$tmp" -o instrumented_legacy.wasm
 # 5b. pdklog.wasm: logs through extism:host/env like an Extism PDK.
 wat2wasm --debug-names pdklog.wat -o pdklog.wasm
 
+# 5d. interp.wasm: runs Observe API calls read from its input, for fuzzing.
+clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--initial-memory=262144 \
+  -o interp.wasm interp/main.c
+
 # 5c. hostile.wasm: a guest that does everything wrong (issue: hostile guests).
 wat2wasm --debug-names hostile/hostile.wat -o hostile.wasm
 
@@ -54,4 +58,4 @@ wat2wasm --debug-names plain.wat -o plain.wasm
 rm -f goguest.wasm
 (cd goguest && GOOS=wasip1 GOARCH=wasm GOFLAGS= "$GO" build -buildmode=c-shared -trimpath -buildvcs=false -o ../goguest.wasm .)
 
-echo "built: $here/cguest.wasm $here/legacy.wasm $here/hostcall.wasm $here/instrumented*.wasm $here/plain.wasm $here/goguest.wasm"
+echo "built every guest module in $here"
