@@ -158,4 +158,3 @@ func (w countingWriter) Write(p []byte) (int, error) {
 	w.n.Add(int64(strings.Count(string(p), "\n")))
 	return io.Discard.Write(p)
 }
-
