@@ -77,6 +77,9 @@ type call struct {
 	names    *funcNames // function names of namesMod
 	namesMod api.Module
 
+	// interned outlives the call: see intern.
+	interned map[string]string
+
 	drops [numDropReasons]int
 }
 
@@ -274,6 +277,6 @@ func (c *call) release() {
 	if cap(free) > 64 {
 		free = nil
 	}
-	*c = call{stack: stack, free: free}
+	*c = call{stack: stack, free: free, interned: c.interned}
 	callPool.Put(c)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/otel/attribute"
@@ -143,22 +144,21 @@ func (c *call) addEvent(name string, kvs ...attribute.KeyValue) {
 // push opens a span named name. Under a deferred frame it is deferred too;
 // a function span is deferred when it may be dropped for being short.
 func (c *call) push(kind frameKind, fn uint32, name string) *frame {
-	now := time.Now()
 	f := frame{kind: kind, fn: fn}
 	top := c.innermost()
 	switch {
 	case top != nil && top.node != nil:
-		n := c.newNode(name, kind, now)
+		n := c.newNode(name, kind, time.Now())
 		n.parent = top.node
 		top.node.children = append(top.node.children, n)
 		f.node = n
 	case kind == functionFrame && c.obs.minDuration > 0:
-		n := c.newNode(name, kind, now)
+		n := c.newNode(name, kind, time.Now())
 		n.parentCtx, _ = c.live()
 		f.node = n
 	default:
 		parent, _ := c.live()
-		f.ctx, f.span = c.tracer.Start(parent, name, trace.WithTimestamp(now))
+		f.ctx, f.span = c.tracer.Start(parent, name)
 	}
 	if kind == manualFrame {
 		c.started++
@@ -252,7 +252,7 @@ func (c *call) spanEnter(mod api.Module, ptr uint64, n uint32) {
 		c.stack = append(c.stack, frame{placeholder: true})
 		return
 	}
-	name := ownedString(b)
+	name := c.intern(b)
 	if name == "" {
 		name = unnamedSpan
 	}
@@ -273,7 +273,7 @@ func (c *call) spanExit() {
 	for i := len(c.stack) - 1; i >= 0; i-- {
 		if c.stack[i].kind == manualFrame {
 			f := c.remove(i)
-			c.endFrame(&f, c.below(i), time.Now(), codes.Unset, "")
+			c.endFrame(&f, c.below(i), time.Time{}, codes.Unset, "")
 			return
 		}
 	}
@@ -320,10 +320,13 @@ func (c *call) functionExit(fn uint32, err error) {
 			fallbackName(fn))
 		return
 	}
-	now := time.Now()
 	code, desc := codes.Unset, ""
 	if err != nil {
 		code, desc = codes.Error, err.Error()
+	}
+	var now time.Time // shared by the frames ended together, when needed
+	if j < len(c.stack)-1 || c.stack[j].node != nil {
+		now = time.Now()
 	}
 	for i := len(c.stack) - 1; i >= j; i-- {
 		if c.stack[i].kind == functionFrame {
@@ -345,7 +348,7 @@ func (c *call) below(i int) *frame {
 }
 
 // endFrame ends a frame taken off the stack; below is the frame that was
-// under it (nil: the call span).
+// under it (nil: the call span). at is the end time; zero means now.
 func (c *call) endFrame(f *frame, below *frame, at time.Time, code codes.Code, desc string) {
 	switch {
 	case f.placeholder:
@@ -353,9 +356,16 @@ func (c *call) endFrame(f *frame, below *frame, at time.Time, code codes.Code, d
 		if code != codes.Unset {
 			f.span.SetStatus(code, desc)
 		}
-		f.span.End(trace.WithTimestamp(at))
+		if at.IsZero() {
+			f.span.End()
+		} else {
+			f.span.End(trace.WithTimestamp(at))
+		}
 	default:
 		n := f.node
+		if at.IsZero() {
+			at = time.Now()
+		}
 		n.end, n.ended = at, true
 		if code != codes.Unset {
 			n.status, n.desc = code, desc
@@ -499,7 +509,31 @@ func (c *call) guestKey(key string) string {
 		strings.HasPrefix(key, "wasm.") {
 		return GuestKeyPrefix + owned(key)
 	}
-	return owned(key)
+	return c.intern(unsafe.Slice(unsafe.StringData(key), len(key)))
+}
+
+// maxInterned bounds the strings a call object remembers.
+const maxInterned = 1024
+
+// intern returns guest bytes as an owned, valid UTF-8 string, reusing the
+// string made the last time the same bytes came: span names and tag keys
+// repeat call after call, and this saves copying them. The table lives
+// with the pooled call object, so it outlasts the call.
+func (c *call) intern(b []byte) string {
+	if s, ok := c.interned[viewString(b)]; ok {
+		return s
+	}
+	s := ownedString(b)
+	if len(s) != len(b) { // invalid UTF-8 was replaced: not the same bytes
+		return s
+	}
+	if c.interned == nil {
+		c.interned = make(map[string]string)
+	} else if len(c.interned) >= maxInterned {
+		clear(c.interned)
+	}
+	c.interned[s] = s
+	return s
 }
 
 // memoryGrow records that the guest grows its memory by pages: an event on
