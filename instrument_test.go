@@ -142,6 +142,13 @@ func TestMinDurationRehomesWhatDroppedSpansHeld(t *testing.T) {
 		t.Fatal("no function span run under the call span")
 	}
 	long, manual := h.spans0(req.TraceID(), "long"), h.spans0(req.TraceID(), "manual.in.mixed")
+	// Each keeps its own function index: a dropped span's does not move.
+	if got := attrs(fn)["wasm.function.index"]; got != int64(8) {
+		t.Errorf("run's wasm.function.index = %v, want 8", got)
+	}
+	if got := attrs(long)["wasm.function.index"]; got != int64(16) {
+		t.Errorf("long's wasm.function.index = %v, want 16", got)
+	}
 	if long.EndTime().Sub(long.StartTime()) < minDuration {
 		t.Errorf("long lasted %v", long.EndTime().Sub(long.StartTime()))
 	}

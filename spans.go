@@ -70,6 +70,7 @@ type frame struct {
 type node struct {
 	name     string
 	function bool
+	fn       uint32 // function index, for function spans
 	start    time.Time
 	end      time.Time
 	ended    bool
@@ -164,7 +165,11 @@ func (c *call) push(kind frameKind, fn uint32, name string) *frame {
 		c.started++
 	}
 	if kind == functionFrame {
-		f.setAttribute(AttrFunctionIndex.Int64(int64(fn)))
+		if f.node != nil {
+			f.node.fn = fn // its attribute is set when it is emitted
+		} else {
+			f.span.SetAttributes(AttrFunctionIndex.Int64(int64(fn)))
+		}
 	}
 	c.stack = append(c.stack, f)
 	return &c.stack[len(c.stack)-1]
@@ -441,6 +446,10 @@ func removeNode(nodes []*node, n *node) []*node {
 // ended; an open one becomes its frame's live span.
 func (c *call) emit(n *node, parentCtx context.Context) {
 	ctx, span := c.tracer.Start(parentCtx, n.name, trace.WithTimestamp(n.start), trace.WithAttributes(n.attrs...))
+	if n.function {
+		// Not among attrs: those move to the parent when a span is dropped.
+		span.SetAttributes(AttrFunctionIndex.Int64(int64(n.fn)))
+	}
 	for _, e := range n.events {
 		span.AddEvent(e.name, trace.WithTimestamp(e.at), trace.WithAttributes(e.attrs...))
 	}
