@@ -58,4 +58,9 @@ wat2wasm --debug-names plain.wat -o plain.wasm
 rm -f goguest.wasm
 (cd goguest && GOOS=wasip1 GOARCH=wasm GOFLAGS= "$GO" build -buildmode=c-shared -trimpath -buildvcs=false -o ../goguest.wasm .)
 
+# 7. demo.wasm: a standard-Go wasip1 command (its own module, ./demo) that
+#    handles a simulated order; the guest that extism-observe's docs run.
+rm -f demo.wasm
+(cd demo && GOOS=wasip1 GOARCH=wasm GOFLAGS= "$GO" build -trimpath -buildvcs=false -o ../demo.wasm .)
+
 echo "built every guest module in $here"

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero/sys"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/extism-observe/observe"
+)
+
+// tracerName is the instrumentation scope of the caller span.
+const tracerName = "github.com/extism-observe/observe/cmd/extism-observe"
+
+// callerSpanName names the span that stands for the command: the root of
+// the trace, with the plugin call span under it.
+const callerSpanName = "extism-observe run"
+
+// call runs export with input inside the caller span, writes the guest's
+// Extism output to stdout, and returns the caller span's context and what
+// went wrong in the guest, if anything.
+func (c *runConfig) call(ctx context.Context, tp trace.TracerProvider, p *extism.Plugin, export string, input []byte, stdout io.Writer) (trace.SpanContext, error) {
+	attrs := []attribute.KeyValue{
+		attribute.String("plugin.path", c.plugin),
+		attribute.String("plugin.export", export),
+	}
+	if len(input) > 0 {
+		attrs = append(attrs, attribute.Int("plugin.input_bytes", len(input)))
+	}
+	ctx, span := tp.Tracer(tracerName, trace.WithInstrumentationVersion(observe.Version)).
+		Start(ctx, callerSpanName, trace.WithAttributes(attrs...))
+	// Ending the span prints the tree (stdout exporter), after the output.
+	defer span.End()
+
+	rc, out, err := p.CallWithContext(ctx, export, input)
+	if len(out) > 0 {
+		if !bytes.HasSuffix(out, []byte("\n")) {
+			out = append(out, '\n') // the tree starts on a line of its own
+		}
+		_, _ = stdout.Write(out)
+	}
+	err = guestError(export, rc, err, c.timeout)
+	if err != nil {
+		// A trap's message goes on with wazero's stack trace; the call
+		// span under this one has it all.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		span.SetStatus(codes.Error, msg)
+	}
+	return span.SpanContext(), err
+}
+
+// guestError says how the call failed, from what CallWithContext returned;
+// nil when it succeeded.
+func guestError(export string, rc uint32, err error, timeout fmt.Stringer) error {
+	if err == nil {
+		if rc == 0 {
+			return nil
+		}
+		return fmt.Errorf("%s returned %d", export, int32(rc))
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return fmt.Errorf("%s timed out after %v (-timeout)", export, timeout)
+		case errors.Is(err, context.Canceled):
+			return fmt.Errorf("%s interrupted", export)
+		}
+		return fmt.Errorf("%s exited with code %d", export, exit.ExitCode())
+	}
+	return fmt.Errorf("calling %s: %w", export, err)
+}

@@ -1,0 +1,81 @@
+// Command extism-observe runs an Extism WebAssembly plugin once with the
+// observe package enabled, and shows what the plugin reported through the
+// Observe API: its spans, tags, logs and metrics, inside the trace of the
+// call. It is the quickest way to see a plugin's telemetry, and a
+// working example of a host that uses observe.
+//
+// By default it prints the trace as a tree and the metric values to stdout
+// (in colour on a terminal), after the guest's own output; guest logs go to
+// stderr. With -exporter otlp the spans, metrics and guest logs go to an
+// OTLP receiver instead: a Collector, Jaeger, or a vendor's endpoint, set by
+// the flags or the standard OTEL_EXPORTER_OTLP_* environment variables.
+//
+//	$ extism-observe run testdata/demo.wasm
+//	order 1042: 3 items, total 59.97
+//	trace 5b3e0c2a6f9d4e1b8a7c6d5e4f3a2b1c
+//	extism-observe run 13.1ms plugin.export=_start plugin.path=testdata/demo.wasm
+//	└─ _start 12.9ms extism.exit_code=0 extism.function=_start extism.module=main_1
+//	   └─ handle_order 10.2ms customer.tier=gold order.id=1042
+//	      │  info  handling order 1042 for customer c-7
+//	      ├─ validate 3.79ms
+//	      │  └─ load_inventory 2.54ms db.statement="SELECT stock FROM inventory WHERE sku = ?" db.system=sqlite
+//	      ├─ price 1.32ms
+//	      └─ charge 4.4ms payment.amount=59.97 payment.method=card
+//	         │  warn  card retry
+//	         └─ payment_gateway 3.24ms attempt=2 http.method=POST http.url=https://pay.example.com/v1/charges
+//	         info  order 1042 charged 59.97
+//	metrics
+//	orders.processed counter 1 tier=gold
+//	order.total gauge 59.97
+//	checkout.latency histogram count=1 sum=9.845 min=9.845 max=9.845 ms tier=gold
+//	items.per_order histogram count=1 sum=3 min=3 max=3
+//
+// # Usage
+//
+//	Usage: extism-observe run [flags] PLUGIN.wasm [EXPORT]
+//
+//	Run calls EXPORT of the Extism plugin PLUGIN.wasm once, with the Observe API
+//	enabled, and prints the guest's output (its Extism output, and its WASI stdout
+//	and stderr as it writes them), then the trace of the call as a tree, with the
+//	guest's spans, tags and logs, and the values of the metrics it reported.
+//
+//	EXPORT defaults to _start when the module exports it (a WASI command), else to
+//	the module's only exported function (not counting _initialize).
+//	Flags may come before or after the arguments.
+//
+//	Flags:
+//	  -input string         the plugin's input (Extism input)
+//	  -input-file path      read the plugin's input from a file
+//	  -wasi                 enable WASI (default true; -wasi=false to disable)
+//	  -timeout duration     stop the call after this long and print its trace
+//	                        (default 0: no limit; a limit makes tight loops in
+//	                        the guest slower, as wazero checks for it in them)
+//	  -min-duration duration
+//	                        drop function spans shorter than this (default 20µs)
+//	  -function-spans pattern
+//	                        give function spans to the guest functions whose names
+//	                        match the glob pattern ('*' for all); repeatable, or
+//	                        comma-separated
+//	  -log-level level      the guest logs kept, on stderr and in the trace:
+//	                        trace, debug, info, warn, error or disabled
+//	                        (default info)
+//	  -exporter name        where spans and metrics go: stdout (default) or otlp
+//	                        (which also gets the guest logs)
+//	  -endpoint address     OTLP endpoint, host:port or URL (default from
+//	                        OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317 for
+//	                        grpc, localhost:4318 for http)
+//	  -protocol name        OTLP protocol: grpc (default) or http
+//	  -header key=value     OTLP header, such as an API key; repeatable
+//	  -insecure             send OTLP in plaintext, without TLS
+//
+//	Exit status: 0 when the call succeeded; 1 when the guest failed (it trapped,
+//	exited with a non-zero code, returned non-zero or timed out), after printing
+//	its trace; 2 on a usage error or a set-up failure (no such file, not a valid
+//	module, no such export, telemetry not delivered).
+//
+//	Examples:
+//	  extism-observe run testdata/demo.wasm
+//	  extism-observe run -input 3 -min-duration 0 testdata/cguest.wasm spans
+//	  extism-observe run -function-spans '*' -min-duration 0 testdata/plain.wasm run
+//	  extism-observe run -exporter otlp -endpoint localhost:4317 -insecure testdata/demo.wasm
+package main

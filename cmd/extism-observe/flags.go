@@ -1,0 +1,263 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/extism-observe/observe"
+)
+
+// usage is the help of the command as a whole.
+const usage = `extism-observe runs Extism WebAssembly plugins with OpenTelemetry observability.
+
+Usage:
+  extism-observe run [flags] PLUGIN.wasm [EXPORT]
+  extism-observe help [run]
+
+Run 'extism-observe run -h' for the flags of run.
+`
+
+// runUsage is the help of the run subcommand. doc.go repeats it.
+const runUsage = `Usage: extism-observe run [flags] PLUGIN.wasm [EXPORT]
+
+Run calls EXPORT of the Extism plugin PLUGIN.wasm once, with the Observe API
+enabled, and prints the guest's output (its Extism output, and its WASI stdout
+and stderr as it writes them), then the trace of the call as a tree, with the
+guest's spans, tags and logs, and the values of the metrics it reported.
+
+EXPORT defaults to _start when the module exports it (a WASI command), else to
+the module's only exported function (not counting _initialize).
+Flags may come before or after the arguments.
+
+Flags:
+  -input string         the plugin's input (Extism input)
+  -input-file path      read the plugin's input from a file
+  -wasi                 enable WASI (default true; -wasi=false to disable)
+  -timeout duration     stop the call after this long and print its trace
+                        (default 0: no limit; a limit makes tight loops in
+                        the guest slower, as wazero checks for it in them)
+  -min-duration duration
+                        drop function spans shorter than this (default 20µs)
+  -function-spans pattern
+                        give function spans to the guest functions whose names
+                        match the glob pattern ('*' for all); repeatable, or
+                        comma-separated
+  -log-level level      the guest logs kept, on stderr and in the trace:
+                        trace, debug, info, warn, error or disabled
+                        (default info)
+  -exporter name        where spans and metrics go: stdout (default) or otlp
+                        (which also gets the guest logs)
+  -endpoint address     OTLP endpoint, host:port or URL (default from
+                        OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317 for
+                        grpc, localhost:4318 for http)
+  -protocol name        OTLP protocol: grpc (default) or http
+  -header key=value     OTLP header, such as an API key; repeatable
+  -insecure             send OTLP in plaintext, without TLS
+
+Exit status: 0 when the call succeeded; 1 when the guest failed (it trapped,
+exited with a non-zero code, returned non-zero or timed out), after printing
+its trace; 2 on a usage error or a set-up failure (no such file, not a valid
+module, no such export, telemetry not delivered).
+
+Examples:
+  extism-observe run testdata/demo.wasm
+  extism-observe run -input 3 -min-duration 0 testdata/cguest.wasm spans
+  extism-observe run -function-spans '*' -min-duration 0 testdata/plain.wasm run
+  extism-observe run -exporter otlp -endpoint localhost:4317 -insecure testdata/demo.wasm
+`
+
+// exporter names accepted by -exporter.
+const (
+	exporterStdout = "stdout"
+	exporterOTLP   = "otlp"
+)
+
+// runConfig is what the flags and arguments of run ask for.
+type runConfig struct {
+	plugin string // path of the .wasm file
+	export string // "": chosen by chooseExport
+
+	input     string
+	inputFile string
+	hasInput  bool // -input was given, even empty
+
+	wasi          bool
+	timeout       time.Duration
+	minDuration   time.Duration
+	functionSpans listFlag
+	logLevel      zerolog.Level
+
+	exporter string
+	endpoint string
+	protocol string // "", "grpc" or "http"
+	headers  headerFlag
+	insecure bool
+}
+
+// parseRunFlags parses the flags and arguments of run. On -h it writes
+// runUsage to stdout and returns flag.ErrHelp.
+func parseRunFlags(args []string, stdout io.Writer) (*runConfig, error) {
+	c := &runConfig{}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	// Errors are reported by the caller, and help goes to stdout.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+
+	fs.StringVar(&c.input, "input", "", "")
+	fs.StringVar(&c.inputFile, "input-file", "", "")
+	fs.BoolVar(&c.wasi, "wasi", true, "")
+	fs.DurationVar(&c.timeout, "timeout", 0, "")
+	fs.DurationVar(&c.minDuration, "min-duration", observe.DefaultMinDuration, "")
+	fs.Var(&c.functionSpans, "function-spans", "")
+	logLevel := fs.String("log-level", "info", "")
+	fs.StringVar(&c.exporter, "exporter", exporterStdout, "")
+	fs.StringVar(&c.endpoint, "endpoint", "", "")
+	fs.StringVar(&c.protocol, "protocol", "", "")
+	fs.Var(&c.headers, "header", "")
+	fs.BoolVar(&c.insecure, "insecure", false, "")
+
+	// The flag package stops at the first argument; parse on after each
+	// one, so that flags may also follow PLUGIN.wasm and EXPORT.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, runUsage)
+				return nil, flag.ErrHelp
+			}
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c.hasInput = set["input"]
+
+	switch len(positional) {
+	case 0:
+		return nil, errors.New("missing PLUGIN.wasm")
+	case 1, 2:
+		c.plugin = positional[0]
+		if len(positional) == 2 {
+			c.export = positional[1]
+		}
+	default:
+		return nil, fmt.Errorf("too many arguments: %q", positional[2:])
+	}
+	if c.plugin == "" {
+		return nil, errors.New("empty PLUGIN.wasm path")
+	}
+	if c.hasInput && set["input-file"] {
+		return nil, errors.New("-input and -input-file are exclusive: give one")
+	}
+	if c.timeout < 0 {
+		return nil, fmt.Errorf("-timeout %v: must not be negative", c.timeout)
+	}
+	if c.minDuration < 0 {
+		return nil, fmt.Errorf("-min-duration %v: must not be negative", c.minDuration)
+	}
+	lvl, err := parseLogLevel(*logLevel)
+	if err != nil {
+		return nil, err
+	}
+	c.logLevel = lvl
+
+	switch c.exporter {
+	case exporterStdout:
+		for _, name := range []string{"endpoint", "protocol", "header", "insecure"} {
+			if set[name] {
+				return nil, fmt.Errorf("-%s is for -exporter otlp", name)
+			}
+		}
+	case exporterOTLP:
+	default:
+		return nil, fmt.Errorf("-exporter %q: want stdout or otlp", c.exporter)
+	}
+	switch c.protocol {
+	case "", "grpc", "http":
+	default:
+		return nil, fmt.Errorf("-protocol %q: want grpc or http", c.protocol)
+	}
+	return c, nil
+}
+
+// parseLogLevel parses a -log-level value.
+func parseLogLevel(s string) (zerolog.Level, error) {
+	switch strings.ToLower(s) {
+	case "trace":
+		return zerolog.TraceLevel, nil
+	case "debug":
+		return zerolog.DebugLevel, nil
+	case "info":
+		return zerolog.InfoLevel, nil
+	case "warn", "warning":
+		return zerolog.WarnLevel, nil
+	case "error":
+		return zerolog.ErrorLevel, nil
+	case "disabled", "off", "none":
+		return zerolog.Disabled, nil
+	}
+	return zerolog.NoLevel, fmt.Errorf("-log-level %q: want trace, debug, info, warn, error or disabled", s)
+}
+
+// readInput returns the plugin's input, from -input or -input-file.
+func (c *runConfig) readInput() ([]byte, error) {
+	if c.inputFile == "" {
+		return []byte(c.input), nil
+	}
+	b, err := os.ReadFile(c.inputFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading -input-file: %w", err)
+	}
+	return b, nil
+}
+
+// listFlag is a repeatable flag whose values may also be comma-separated.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+// headerFlag is a repeatable key=value flag.
+type headerFlag map[string]string
+
+func (h *headerFlag) String() string {
+	var kv []string
+	for k := range *h {
+		kv = append(kv, k+"=...")
+	}
+	return strings.Join(kv, ",")
+}
+
+func (h *headerFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	k = strings.TrimSpace(k)
+	if !ok || k == "" {
+		return errors.New("want key=value")
+	}
+	if *h == nil {
+		*h = headerFlag{}
+	}
+	(*h)[k] = v
+	return nil
+}

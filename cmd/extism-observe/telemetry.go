@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	otellog "go.opentelemetry.io/otel/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/extism-observe/observe/exporters/otlp"
+	"github.com/extism-observe/observe/exporters/stdout"
+)
+
+// shutdownTimeout bounds how long the exporters may take to deliver what
+// they hold when the command ends (an OTLP endpoint that does not answer).
+const shutdownTimeout = 5 * time.Second
+
+// telemetry is the OpenTelemetry pipeline of one run: the providers that
+// the observer records into, and how to flush them when the call is done.
+type telemetry struct {
+	tp *sdktrace.TracerProvider
+	mp *sdkmetric.MeterProvider
+	lp otellog.LoggerProvider // nil: guest logs go to stderr only
+
+	// shutdown flushes everything recorded and stops the providers.
+	shutdown func(ctx context.Context) error
+	// delivered describes, for stderr, where the telemetry went; "" when
+	// it was printed.
+	delivered string
+}
+
+// newTelemetry makes the pipeline that c.exporter names.
+func newTelemetry(ctx context.Context, c *runConfig, out io.Writer) (*telemetry, error) {
+	if c.exporter == exporterOTLP {
+		return newOTLPTelemetry(ctx, c)
+	}
+	return newStdoutTelemetry(out), nil
+}
+
+// newStdoutTelemetry prints each trace as a tree as soon as its root span
+// ends, and the metric values once, when the run is over, under a
+// "metrics" heading.
+func newStdoutTelemetry(out io.Writer) *telemetry {
+	color := stdout.WithColor(useColor(out))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(
+		stdout.NewSpanExporter(stdout.WithWriter(out), color)))
+
+	mexp := stdout.NewMetricExporter(stdout.WithWriter(&headedWriter{w: out, head: "metrics\n"}), color)
+	reader := sdkmetric.NewManualReader(
+		sdkmetric.WithTemporalitySelector(mexp.Temporality),
+		sdkmetric.WithAggregationSelector(mexp.Aggregation),
+	)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+
+	return &telemetry{
+		tp: tp,
+		mp: mp,
+		shutdown: func(ctx context.Context) error {
+			// Spans first: the tree is printed before the metrics.
+			err := tp.Shutdown(ctx)
+			var rm metricdata.ResourceMetrics
+			if cerr := reader.Collect(ctx, &rm); cerr != nil {
+				err = errors.Join(err, cerr)
+			} else {
+				err = errors.Join(err, mexp.Export(ctx, &rm))
+			}
+			return errors.Join(err, mp.Shutdown(ctx), mexp.Shutdown(ctx))
+		},
+	}
+}
+
+// newOTLPTelemetry sends spans and metrics over OTLP, as the flags and the
+// standard OTEL_* environment variables say.
+func newOTLPTelemetry(ctx context.Context, c *runConfig) (*telemetry, error) {
+	opts := []otlp.Option{otlp.WithServiceName(serviceName(c.plugin))}
+	protocol := otlp.Protocol("")
+	switch c.protocol {
+	case "grpc":
+		protocol = otlp.GRPC
+	case "http":
+		protocol = otlp.HTTP
+	}
+	if protocol != "" {
+		opts = append(opts, otlp.WithProtocol(protocol))
+	}
+	if c.endpoint != "" {
+		opts = append(opts, otlp.WithEndpoint(c.endpoint))
+	}
+	if c.insecure {
+		opts = append(opts, otlp.WithInsecure())
+	}
+	if len(c.headers) > 0 {
+		opts = append(opts, otlp.WithHeaders(c.headers))
+	}
+	p, err := otlp.Setup(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("setting up OTLP: %w", err)
+	}
+	return &telemetry{
+		tp:        p.TracerProvider,
+		mp:        p.MeterProvider,
+		lp:        p.LoggerProvider,
+		shutdown:  p.Shutdown,
+		delivered: otlpDestination(c.protocol, c.endpoint),
+	}, nil
+}
+
+// serviceName is the service.name of the OTLP resource: the plugin's file
+// name without .wasm. OTEL_SERVICE_NAME still wins over it.
+func serviceName(plugin string) string {
+	name := strings.TrimSuffix(filepath.Base(plugin), ".wasm")
+	if name == "" || name == "." {
+		return "extism-observe"
+	}
+	return name
+}
+
+// otlpDestination says where OTLP telemetry was sent, for the message on
+// stderr.
+func otlpDestination(protocol, endpoint string) string {
+	proto := "gRPC"
+	switch {
+	case protocol == "http":
+		proto = "HTTP"
+	case protocol == "" && strings.HasPrefix(os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"), "http"):
+		proto = "HTTP"
+	}
+	switch {
+	case endpoint != "":
+	case os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "":
+		endpoint = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") + " (OTEL_EXPORTER_OTLP_ENDPOINT)"
+	case proto == "HTTP":
+		endpoint = "localhost:4318"
+	default:
+		endpoint = "localhost:4317"
+	}
+	return "OTLP/" + proto + " to " + endpoint
+}
+
+// useColor reports whether w is a terminal that should get ANSI colour, as
+// the stdout exporters decide for an *os.File (https://no-color.org).
+func useColor(w io.Writer) bool {
+	if lw, ok := w.(*lockedWriter); ok {
+		w = lw.w
+	}
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// headedWriter writes head before the first write, and nothing at all when
+// nothing is written: the metrics heading appears only above metrics.
+type headedWriter struct {
+	w    io.Writer
+	head string
+	once sync.Once
+}
+
+func (h *headedWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var err error
+	h.once.Do(func() { _, err = io.WriteString(h.w, h.head) })
+	if err != nil {
+		return 0, err
+	}
+	return h.w.Write(p)
+}
+
+// lockedWriter serialises writes to w: the guest's WASI output, its logs
+// and the exporters may write from more than one goroutine.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
