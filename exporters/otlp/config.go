@@ -166,7 +166,9 @@ func WithBatchTimeout(d time.Duration) Option {
 // WithMaxQueueSize sets how many finished spans, and how many log records,
 // may wait for export, in place of OTEL_BSP_MAX_QUEUE_SIZE and
 // OTEL_BLRP_MAX_QUEUE_SIZE (default 2048 each). Spans and records that
-// arrive when the queue is full are dropped, not waited for.
+// arrive when the queue is full are dropped, not waited for; dropped spans
+// are counted in the observe.exporter.spans.dropped metric and warned about
+// (see package [github.com/extism-observe/observe/exporters/batch]).
 //
 // # Sizing
 //

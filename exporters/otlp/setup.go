@@ -1,6 +1,8 @@
 package otlp
 
 import (
+	"github.com/extism-observe/observe/exporters/batch"
+
 	"context"
 	"errors"
 	"fmt"
@@ -93,13 +95,16 @@ func Setup(ctx context.Context, opts ...Option) (*Providers, error) {
 		made = append(made, exp)
 	}
 
-	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
-	if spanExp != nil {
-		tpOpts = append(tpOpts, sdktrace.WithBatcher(spanExp, c.spanBatchOptions()...))
-	}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 	if metricExp != nil {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp)))
+	}
+	mp := sdkmetric.NewMeterProvider(mpOpts...)
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if spanExp != nil {
+		// Spans dropped at a full queue are counted in metrics sent with the
+		// rest, and warned about: see package batch.
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(batch.NewSpanProcessor(spanExp, c.spanBatchOptions(mp)...)))
 	}
 	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
 	if logExp != nil {
@@ -107,7 +112,7 @@ func Setup(ctx context.Context, opts ...Option) (*Providers, error) {
 	}
 	return &Providers{
 		TracerProvider: sdktrace.NewTracerProvider(tpOpts...),
-		MeterProvider:  sdkmetric.NewMeterProvider(mpOpts...),
+		MeterProvider:  mp,
 		LoggerProvider: sdklog.NewLoggerProvider(lpOpts...),
 	}, nil
 }
@@ -123,13 +128,13 @@ func (c *config) enabled(s signal) bool {
 
 // spanBatchOptions and logBatchOptions pass on only what was set, so that
 // the SDK still reads OTEL_BSP_* and OTEL_BLRP_* otherwise.
-func (c *config) spanBatchOptions() []sdktrace.BatchSpanProcessorOption {
-	var opts []sdktrace.BatchSpanProcessorOption
+func (c *config) spanBatchOptions(mp *sdkmetric.MeterProvider) []batch.Option {
+	opts := []batch.Option{batch.WithMeterProvider(mp)}
 	if c.batchTimeout > 0 {
-		opts = append(opts, sdktrace.WithBatchTimeout(c.batchTimeout))
+		opts = append(opts, batch.WithBatchTimeout(c.batchTimeout))
 	}
 	if c.maxQueueSize > 0 {
-		opts = append(opts, sdktrace.WithMaxQueueSize(c.maxQueueSize))
+		opts = append(opts, batch.WithQueueSize(c.maxQueueSize))
 	}
 	return opts
 }
