@@ -30,7 +30,9 @@ const (
 )
 
 var (
-	pluginKey = extism.PluginCtxKey("plugin")
+	// pluginKey is boxed once: a ctx.Value(key) with a key of a string
+	// type held in a variable would allocate on every host call.
+	pluginKey any = extism.PluginCtxKey("plugin")
 
 	// calls maps each *extism.Plugin that is inside a call to the state of
 	// that call. An entry exists only while the call runs, so the map's
