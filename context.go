@@ -53,7 +53,11 @@ func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experi
 		}
 		return nil
 	}
-	if names := def.ExportNames(); len(names) > 0 {
+	// Only an export without parameters can start a plugin call: Extism
+	// calls exports with none. Leaving the others without a listener spares
+	// the Extism kernel's own exports (alloc, load_u8, ...), which are
+	// called all through every plugin call, and often per byte.
+	if names := def.ExportNames(); len(names) > 0 && len(def.ParamTypes()) == 0 {
 		return &exportListener{obs: o, name: names[0], spanName: o.functionSpanName(def)}
 	}
 	if name := o.functionSpanName(def); name != "" {

@@ -64,6 +64,67 @@ type instrument struct {
 
 	mu      sync.Mutex
 	current map[attribute.Distinct]float64 // gauge values, for relative updates
+
+	// options caches the measurement option (the attribute set) made from
+	// each DogStatsD tag string seen, so that a line recorded again builds
+	// nothing. It holds at most maxTagSets.
+	optMu   sync.RWMutex
+	options map[string]*tagSet
+}
+
+// maxTagSets bounds the tag strings an instrument remembers.
+const maxTagSets = 1000
+
+// noTags is the tag set of a line without tags.
+var noTags = newTagSet(*attribute.EmptySet())
+
+// tagSet returns the attribute set of a tag string (which may alias guest
+// memory), with its options.
+func (in *instrument) tagSet(tags string) *tagSet {
+	if tags == "" {
+		return noTags
+	}
+	in.optMu.RLock()
+	e := in.options[tags]
+	in.optMu.RUnlock()
+	if e != nil {
+		return e
+	}
+	e = newTagSet(metricAttributes(tags))
+	in.optMu.Lock()
+	if in.options == nil {
+		in.options = make(map[string]*tagSet)
+	}
+	if len(in.options) < maxTagSets {
+		in.options[strings.Clone(tags)] = e
+	}
+	in.optMu.Unlock()
+	return e
+}
+
+type tagSet struct {
+	set attribute.Set
+	// The option as the variadic arguments of Add and Record, made once:
+	// passing one option anew to an interface method allocates its slice.
+	add    []metric.AddOption
+	record []metric.RecordOption
+}
+
+func newTagSet(set attribute.Set) *tagSet {
+	opt := metric.WithAttributeSet(set)
+	return &tagSet{set: set, add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}}
+}
+
+// enabled reports whether the instrument records anything at all, so that
+// a no-op MeterProvider costs no parsing of tags.
+func (in *instrument) enabled(ctx context.Context) bool {
+	switch in.class {
+	case classCounter:
+		return in.counter.Enabled(ctx)
+	case classGauge:
+		return in.gauge.Enabled(ctx)
+	}
+	return in.histogram.Enabled(ctx)
 }
 
 // instruments holds an Observer's instruments, one per metric name, made on
@@ -182,19 +243,22 @@ func (c *call) recordLine(ctx context.Context, line string) {
 		c.report(reason, msg, quoteDetail(line))
 		return
 	}
-	attrs := metricAttributes(s.tags)
+	if !in.enabled(ctx) {
+		return
+	}
+	ts := in.tagSet(s.tags)
 	switch class {
 	case classCounter:
-		in.counter.Add(ctx, s.value/s.rate, metric.WithAttributeSet(attrs))
+		in.counter.Add(ctx, s.value/s.rate, ts.add...)
 	case classHistogram, classTimer:
-		in.histogram.Record(ctx, s.value, metric.WithAttributeSet(attrs))
+		in.histogram.Record(ctx, s.value, ts.record...)
 	case classGauge:
-		v, ok := in.setGauge(attrs, s.value, s.relative)
+		v, ok := in.setGauge(ts.set, s.value, s.relative)
 		if !ok {
 			c.report(dropMetricLimit, "observe: guest gauge series beyond its limit dropped", quoteDetail(line))
 			return
 		}
-		in.gauge.Record(ctx, v, metric.WithAttributeSet(attrs))
+		in.gauge.Record(ctx, v, ts.record...)
 	}
 }
 

@@ -175,6 +175,10 @@ func (l *exportListener) end(ctx context.Context, mod api.Module, def api.Functi
 	c.release()
 }
 
+// callSpanOptions are the call span's start options, made once: a slice
+// built per call for the variadic argument would be an allocation.
+var callSpanOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
+
 var errAbandoned = errors.New("observe: the plugin call ended without the runtime reporting its end")
 
 func (o *Observer) startCall(ctx context.Context, key any, module, function string) *call {
@@ -186,15 +190,20 @@ func (o *Observer) startCall(ctx context.Context, key any, module, function stri
 	c.function = function
 	parent := trace.SpanFromContext(ctx)
 	c.tracer = o.tracer(parent)
-	attrs := trace.WithAttributes(AttrFunction.String(function), AttrModule.String(module))
-	c.spanCtx, c.callSpan = c.tracer.Start(ctx, function, trace.WithSpanKind(trace.SpanKindInternal), attrs)
+	c.spanCtx, c.callSpan = c.tracer.Start(ctx, function, callSpanOptions...)
 	c.span = c.callSpan
 	c.recording = c.callSpan.IsRecording()
+	if c.recording {
+		// Set after the start, not passed to it: building them costs
+		// allocations that a call nobody records should not pay.
+		c.callSpan.SetAttributes(AttrFunction.String(function), AttrModule.String(module))
+	}
 	if o.untrusted && c.recording {
 		// The guest's spans go to a trace of their own, linked both ways
 		// with the call span: they can neither forge nor clutter the
 		// caller's trace.
-		c.spanCtx, c.span = c.tracer.Start(ctx, function+" (guest)", trace.WithNewRoot(), attrs,
+		c.spanCtx, c.span = c.tracer.Start(ctx, function+" (guest)", trace.WithNewRoot(),
+			trace.WithAttributes(AttrFunction.String(function), AttrModule.String(module)),
 			trace.WithLinks(trace.Link{SpanContext: c.callSpan.SpanContext()}))
 		c.callSpan.AddLink(trace.Link{SpanContext: c.span.SpanContext()})
 		c.isolated = true
@@ -208,11 +217,13 @@ func (o *Observer) startCall(ctx context.Context, key any, module, function stri
 func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 	var exitCode uint32
 	var exited bool
-	var exitErr *sys.ExitError
-	if errors.As(err, &exitErr) {
-		exitCode, exited = exitErr.ExitCode(), true
-		if exitCode == 0 {
-			err = nil // proc_exit(0) is how a WASI command succeeds
+	if err != nil {
+		var exitErr *sys.ExitError
+		if errors.As(err, &exitErr) {
+			exitCode, exited = exitErr.ExitCode(), true
+			if exitCode == 0 {
+				err = nil // proc_exit(0) is how a WASI command succeeds
+			}
 		}
 	}
 
