@@ -20,13 +20,23 @@
 //
 // # What a guest calls
 //
-// Guests import one or both manual namespaces of the Observe API:
-// "dylibso_observe" (span_enter, span_exit, span_tags, log, metric; i64
-// pointers) and "dylibso:observe/api" (span-enter, span-exit, span-tags, log,
-// metric; i32 pointers). Strings are read from the memory of the module
-// that calls, with bounds checks: a host callback alone cannot see that
-// memory, which is why the Observer needs to be in the ctx the plugin is
-// created with ([Observer.Context]).
+// Guests import any mix of the Observe API's namespaces: the manual API,
+// "dylibso:observe/api" (span-enter, span-exit, span-tags, log, metric; i32
+// pointers) and the original "dylibso_observe" (span_enter, span_exit,
+// span_tags, log, metric; i64 pointers), and the automatic instrumentation
+// that instrumenting compilers insert, "dylibso:observe/instrument" (enter,
+// exit, memory-grow) and the instrument_* functions of "dylibso_observe".
+// Strings are read from the memory of the module that calls, with bounds
+// checks: a host callback alone cannot see that memory, which is why the
+// Observer needs to be in the ctx the plugin is created with
+// ([Observer.Context]).
+//
+// # Function spans
+//
+// Each enter/exit pair of an instrumented module becomes a function span,
+// named from the module's name section (demangled). [WithMinDuration] drops
+// the short ones without losing what they held; [WithFunctionSpans] gives
+// the same spans to modules nobody instrumented.
 //
 // # Where the data goes
 //
@@ -37,8 +47,9 @@
 //     provider of the caller's span, else the global one. Span tags
 //     ("k:v,k2:v2") become attributes of the innermost open span.
 //   - Logs: to the zerolog logger ([WithLogger]), with trace_id, span_id,
-//     module and function fields, and as "log" events on the innermost open
-//     span.
+//     module and function fields, to OpenTelemetry logs
+//     ([WithLoggerProvider]), and as "log" events on the innermost open span.
+//     [WithExtismLogs] does the same for the logs of Extism PDK guests.
 //   - Metrics: statsd lines (counter, gauge, timer, histogram,
 //     distribution, with sample rates and DogStatsD tags) to OpenTelemetry
 //     instruments of the MeterProvider ([WithMeterProvider]), recorded in
