@@ -63,5 +63,7 @@
 // [Limits] bound what one call can record; spans left open when a call
 // returns or traps are ended with status Error; all of it is counted in the
 // observe.dropped metric and on the call span. Nothing a guest does panics
-// the host.
+// the host. [WithUntrustedGuests] keeps a guest's spans out of the caller's
+// trace altogether. The README lists each guarantee with the test that
+// proves it.
 package observe
