@@ -1,0 +1,193 @@
+// Package benchmarks holds the benchmarks of the observe library that need
+// dependencies the library itself does not: the Extism SDK's built-in
+// observe integration with the github.com/dylibso/observe-sdk/go
+// OpenTelemetry adapter. See ../BENCHMARKS.md and run.sh.
+package benchmarks
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	observesdk "github.com/dylibso/observe-sdk/go"
+	"github.com/dylibso/observe-sdk/go/adapter/opentelemetry"
+	extism "github.com/extism/go-sdk"
+	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/extism-observe/observe"
+)
+
+// chunk is the number of spans one plugin call makes: the default
+// Limits.MaxSpansPerCall, so the observer drops nothing.
+const chunk = observe.DefaultMaxSpansPerCall
+
+const loopsWasm = "../testdata/bench/loops.wasm"
+
+// discardExporter is a SpanExporter that drops everything, counting spans.
+type discardExporter struct{ spans atomic.Int64 }
+
+func (e *discardExporter) ExportSpans(_ context.Context, s []sdktrace.ReadOnlySpan) error {
+	e.spans.Add(int64(len(s)))
+	return nil
+}
+
+func (e *discardExporter) Shutdown(context.Context) error { return nil }
+
+// discardClient is an otlptrace.Client, for the observe-sdk OpenTelemetry
+// adapter, that drops everything, counting spans and telling a waiting
+// benchmark after each upload.
+type discardClient struct {
+	spans    atomic.Int64
+	uploaded chan struct{}
+}
+
+var _ otlptrace.Client = (*discardClient)(nil)
+
+func newDiscardClient() *discardClient { return &discardClient{uploaded: make(chan struct{}, 1)} }
+
+func (c *discardClient) Start(context.Context) error { return nil }
+func (c *discardClient) Stop(context.Context) error  { return nil }
+
+func (c *discardClient) UploadTraces(_ context.Context, rs []*tracepb.ResourceSpans) error {
+	var n int64
+	for _, r := range rs {
+		for _, ss := range r.ScopeSpans {
+			n += int64(len(ss.Spans))
+		}
+	}
+	c.spans.Add(n)
+	select {
+	case c.uploaded <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// waitFor blocks until the client has received want spans in all.
+func (c *discardClient) waitFor(want int64) {
+	for c.spans.Load() < want {
+		<-c.uploaded
+	}
+}
+
+func manifest(b *testing.B) extism.Manifest {
+	data, err := os.ReadFile(loopsWasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: data}}}
+}
+
+// runLoop runs b.N span pairs through the "spans" export of the loops
+// guest, in plugin calls of at most chunk, calling after with the spans
+// made so far after each plugin call. It returns the number of calls.
+func runLoop(b *testing.B, ctx context.Context, p *extism.Plugin, after func(done int)) int64 {
+	b.Helper()
+	var input [8]byte
+	var calls int64
+	for done := 0; done < b.N; {
+		k := min(chunk, b.N-done)
+		binary.LittleEndian.PutUint64(input[:], uint64(k))
+		if rc, _, err := p.CallWithContext(ctx, "spans", input[:]); rc != 0 || err != nil {
+			b.Fatalf("spans: rc=%d err=%v", rc, err)
+		}
+		done += k
+		calls++
+		after(done)
+	}
+	return calls
+}
+
+// BenchmarkSpanAdapter: one op is one span (start and end) until it has
+// reached the exporter, three ways, beside each other:
+//
+//   - native: tracer.Start + span.End in Go, OpenTelemetry SDK, batch
+//     processor with a queue that drops nothing, discarding exporter.
+//   - guest: a guest loop of span-enter + span-exit in one Extism call
+//     with this library's observer and the same TracerProvider set-up.
+//   - observe-sdk: the same guest loop under the Extism SDK's built-in
+//     observe integration (PluginConfig.ObserveAdapter) with the
+//     observe-sdk OpenTelemetry adapter and a discarding otlptrace.Client,
+//     waiting after each plugin call until its spans are uploaded.
+func BenchmarkSpanAdapter(b *testing.B) {
+	b.Run("impl=native", func(b *testing.B) {
+		exp := &discardExporter{}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(2*chunk+2)))
+		defer tp.Shutdown(context.Background())
+		tracer := tp.Tracer("bench")
+		ctx, parent := tracer.Start(context.Background(), "request")
+		defer parent.End()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for done := 0; done < b.N; {
+			k := min(chunk, b.N-done)
+			for range k {
+				_, span := tracer.Start(ctx, "s")
+				span.End()
+			}
+			_ = tp.ForceFlush(ctx)
+			done += k
+		}
+		b.StopTimer()
+		if got := exp.spans.Load(); got != int64(b.N) {
+			b.Fatalf("exporter got %d spans, want %d", got, b.N)
+		}
+	})
+
+	b.Run("impl=guest", func(b *testing.B) {
+		exp := &discardExporter{}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(2*chunk+2)))
+		defer tp.Shutdown(context.Background())
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		defer mp.Shutdown(context.Background())
+		obs := observe.New(observe.WithTracerProvider(tp), observe.WithMeterProvider(mp),
+			observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.InfoLevel)))
+		p, err := extism.NewPlugin(obs.Context(context.Background()), manifest(b), extism.PluginConfig{}, obs.HostFunctions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		ctx, parent := tp.Tracer("bench").Start(context.Background(), "request")
+		defer parent.End()
+		b.ReportAllocs()
+		b.ResetTimer()
+		calls := runLoop(b, ctx, p, func(int) { _ = tp.ForceFlush(ctx) })
+		b.StopTimer()
+		if got, want := exp.spans.Load(), int64(b.N)+calls; got != want { // and a span per call
+			b.Fatalf("exporter got %d spans, want %d", got, want)
+		}
+	})
+
+	b.Run("impl=observe-sdk", func(b *testing.B) {
+		ctx := context.Background()
+		client := newDiscardClient()
+		adapter := opentelemetry.NewOTelAdapter(&opentelemetry.OTelConfig{ServiceName: "bench"})
+		adapter.UseCustomClient(client)
+		adapter.Start(ctx)
+		defer adapter.Stop(true)
+		p, err := extism.NewPlugin(ctx, manifest(b), extism.PluginConfig{
+			ObserveAdapter: adapter.AdapterBase,
+			// No duration filter, as for the other two; the guest's spans
+			// are top-level, which the observe-sdk keeps in any case.
+			ObserveOptions: &observesdk.Options{SpanFilter: &observesdk.SpanFilter{}, ChannelBufferSize: 1024},
+		}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close(ctx)
+		b.ReportAllocs()
+		b.ResetTimer()
+		runLoop(b, ctx, p, func(done int) { client.waitFor(int64(done)) })
+		b.StopTimer()
+		if got := client.spans.Load(); got != int64(b.N) {
+			b.Fatalf("client got %d spans, want %d", got, b.N)
+		}
+	})
+}
