@@ -2,9 +2,11 @@ package observe
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/otel/attribute"
@@ -128,19 +130,20 @@ func (in *instrument) enabled(ctx context.Context) bool {
 }
 
 // instruments holds an Observer's instruments, one per metric name, made on
-// first use and reused after.
+// first use and reused after. Reads take no lock: the map is copied on
+// write, which happens once per name.
 type instruments struct {
 	meter metric.Meter
 	max   int
 
-	mu sync.RWMutex
-	m  map[string]*instrument
+	m  atomic.Pointer[map[string]*instrument]
+	mu sync.Mutex // serialises writers
 }
 
 func (is *instruments) init(m metric.Meter, max int) {
 	is.meter = m
 	is.max = max
-	is.m = make(map[string]*instrument)
+	is.m.Store(&map[string]*instrument{})
 }
 
 var (
@@ -151,23 +154,25 @@ var (
 // get returns the instrument for name, making it if needed. name may alias
 // guest memory. It returns nil and a message when the line must be dropped.
 func (is *instruments) get(name string, class instrumentClass) (*instrument, dropReason, string) {
-	is.mu.RLock()
-	in := is.m[name]
-	is.mu.RUnlock()
+	in := (*is.m.Load())[name]
 	if in == nil {
 		is.mu.Lock()
-		if in = is.m[name]; in == nil {
-			if len(is.m) >= is.max {
+		m := *is.m.Load()
+		if in = m[name]; in == nil {
+			if len(m) >= is.max {
 				is.mu.Unlock()
 				return nil, dropMetricLimit, errMetricLimit
 			}
 			var err error
-			in, err = is.make(strings.Clone(name), class)
+			owned := strings.Clone(name)
+			in, err = is.make(owned, class)
 			if err != nil {
 				is.mu.Unlock()
 				return nil, dropBadMetric, "observe: guest metric line dropped: " + err.Error()
 			}
-			is.m[strings.Clone(name)] = in
+			next := maps.Clone(m)
+			next[owned] = in
+			is.m.Store(&next)
 		}
 		is.mu.Unlock()
 	}
