@@ -160,7 +160,10 @@ func WithMinDuration(d time.Duration) Option {
 //
 // It costs a wazero function listener call on entry and exit of every
 // matching function, whether the span is kept or not: match narrowly on hot
-// paths. BENCHMARKS.md has the measured cost.
+// paths. Measured on a 2-core machine (BENCHMARKS.md), a call of a small
+// function took 3 ns unobserved, about 230 ns with a span that
+// WithMinDuration drops, and about 1.1 µs with a span kept and exported;
+// functions that do not match cost nothing.
 func WithFunctionSpans(patterns ...string) Option {
 	return optionFunc(func(c *config) {
 		c.functionSpans = append(c.functionSpans, patterns...)
