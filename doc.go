@@ -36,7 +36,12 @@
 // Each enter/exit pair of an instrumented module becomes a function span,
 // named from the module's name section (demangled). [WithMinDuration] drops
 // the short ones without losing what they held; [WithFunctionSpans] gives
-// the same spans to modules nobody instrumented.
+// the same spans to modules nobody instrumented. An exit(i) closes the
+// innermost open span of function i and every function span opened after
+// it, since a callee cannot outlive its caller; manual spans stay open until
+// their span-exit; an exit that matches no open function span is dropped
+// and counted. memory-grow becomes a "memory.grow" event on the innermost
+// open span.
 //
 // # Where the data goes
 //
