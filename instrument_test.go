@@ -241,3 +241,38 @@ func TestFunctionSpansOnOrdinaryModule(t *testing.T) {
 		}
 	})
 }
+
+// Module start-up: a WASI command run through _start exits with
+// proc_exit(0), a success; a call of another export runs the constructors
+// first, which shows as a call of its own.
+func TestCommandModuleStartUp(t *testing.T) {
+	t.Run("_start", func(t *testing.T) {
+		h := newHarness(t)
+		p := h.plugin("command.wasm", true)
+		req := h.request(func(ctx context.Context) {
+			if rc, _, err := p.CallWithContext(ctx, "_start", nil); rc != 0 || err != nil {
+				t.Fatalf("rc=%d err=%v", rc, err)
+			}
+		})
+		if got, want := h.tree(req.TraceID()), []string{"request", "request > _start", "request > _start > ctors", "request > _start > main"}; !slices.Equal(got, want) {
+			t.Fatalf("tree %q, want %q", got, want)
+		}
+		s := h.spans(req.TraceID())["_start"]
+		if s.Status().Code != codes.Unset || attrs(s)["extism.exit_code"] != int64(0) {
+			t.Errorf("_start: status %+v, attributes %v", s.Status(), attrs(s))
+		}
+	})
+	t.Run("another export", func(t *testing.T) {
+		h := newHarness(t)
+		p := h.plugin("command.wasm", true)
+		req := h.request(func(ctx context.Context) {
+			if rc, _, err := p.CallWithContext(ctx, "work", nil); rc != 0 || err != nil {
+				t.Fatalf("rc=%d err=%v", rc, err)
+			}
+		})
+		want := []string{"request", "request > __wasm_call_ctors", "request > __wasm_call_ctors > ctors", "request > work", "request > work > work"}
+		if got := h.tree(req.TraceID()); !slices.Equal(got, want) {
+			t.Fatalf("tree %q, want %q", got, want)
+		}
+	})
+}
