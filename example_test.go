@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	extism "github.com/extism/go-sdk"
+	"github.com/rs/zerolog"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extism-observe/observe"
 )
@@ -65,4 +67,69 @@ func printTree(spans []sdktrace.ReadOnlySpan) {
 		}
 	}
 	walk("", 0)
+}
+
+// WithFunctionSpans gives function spans to a module nobody instrumented:
+// here every function ("*"), however short (WithMinDuration(0)).
+func ExampleWithFunctionSpans() {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	obs := observe.New(
+		observe.WithTracerProvider(tp),
+		observe.WithFunctionSpans("*"),
+		observe.WithMinDuration(0),
+		observe.WithLogger(zerolog.Nop()),
+	)
+
+	ctx := context.Background()
+	manifest := extism.Manifest{Wasm: []extism.Wasm{extism.WasmFile{Path: "testdata/plain.wasm"}}}
+	plugin, err := extism.NewPlugin(obs.Context(ctx), manifest, extism.PluginConfig{}, obs.HostFunctions())
+	if err != nil {
+		panic(err)
+	}
+	defer plugin.Close(ctx)
+	if _, _, err := plugin.CallWithContext(ctx, "run", nil); err != nil {
+		panic(err)
+	}
+
+	printTree(rec.Ended())
+	// Output:
+	// run
+	//   outer
+	//     middle
+	//       inner
+	//       inner
+}
+
+// SpanFromContext, in the app's own host function, is the guest span the
+// guest is in, so the app's spans nest inside the plugin's.
+func ExampleSpanFromContext() {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	obs := observe.New(observe.WithTracerProvider(tp), observe.WithLogger(zerolog.Nop()))
+
+	appWork := extism.NewHostFunctionWithStack("app_work", func(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
+		ctx = trace.ContextWithSpan(ctx, observe.SpanFromContext(ctx))
+		_, span := tp.Tracer("app").Start(ctx, "app.work")
+		span.End()
+	}, nil, nil)
+
+	ctx := context.Background()
+	manifest := extism.Manifest{Wasm: []extism.Wasm{extism.WasmFile{Path: "testdata/hostcall.wasm"}}}
+	plugin, err := extism.NewPlugin(obs.Context(ctx), manifest, extism.PluginConfig{},
+		append(obs.HostFunctions(), appWork))
+	if err != nil {
+		panic(err)
+	}
+	defer plugin.Close(ctx)
+	if _, _, err := plugin.CallWithContext(ctx, "run", nil); err != nil {
+		panic(err)
+	}
+
+	printTree(rec.Ended())
+	// Output:
+	// run
+	//   guest.outer
+	//     app.work
+	//   app.work
 }
