@@ -56,6 +56,7 @@ var dropAttrs = func() (a [numDropReasons]metric.AddOption) {
 // hide another, nor flood the log.
 type reporter struct {
 	byReason [numDropReasons]zerolog.Logger
+	failed   zerolog.Logger // plugin calls that trapped, timed out or exited non-zero
 }
 
 const (
@@ -71,6 +72,7 @@ func (r *reporter) init(l zerolog.Logger) {
 		}
 		r.byReason[i] = l.Sample(&zerolog.BurstSampler{Burst: burst, Period: reportPeriod})
 	}
+	r.failed = l.Sample(&zerolog.BurstSampler{Burst: reportBurst, Period: reportPeriod})
 }
 
 // count records n items dropped (or truncated) for reason, without logging.

@@ -253,6 +253,20 @@ func TestHostileTraps(t *testing.T) {
 			if n < 3 {
 				t.Errorf("%d spans, want the call and its open spans", n)
 			}
+			// Logged, with the trace, and counted.
+			var logged bool
+			for _, l := range h.logLines() {
+				if l["level"] == "warn" && strings.Contains(l["message"].(string), "plugin call failed") &&
+					strings.Contains(l["error"].(string), tc.trap) && l["trace_id"] == req.TraceID().String() {
+					logged = true
+				}
+			}
+			if !logged {
+				t.Errorf("the failed call was not logged: %v", h.logLines())
+			}
+			if d := h.dropped(); d["open_span"] < 2 {
+				t.Errorf("dropped %v, want the open spans counted", d)
+			}
 			// The trap leaves the instance usable for Extism; so is our state.
 			next := h.request(func(ctx context.Context) { p.CallWithContext(ctx, "ok", nil) })
 			if got := h.tree(next.TraceID()); !slices.Equal(got, []string{"request", "request > ok", "request > ok > clean"}) {
@@ -299,6 +313,18 @@ func (h *harness) checkStopped(p *extism.Plugin, ctx context.Context) {
 	})
 	if callErr == nil {
 		h.t.Fatal("the endless loop returned without error")
+	}
+	var logged bool
+	for _, l := range h.logLines() {
+		if l["level"] == "warn" && strings.Contains(l["message"].(string), "plugin call failed") {
+			logged = true
+		}
+	}
+	if !logged {
+		h.t.Errorf("the stopped call was not logged: %v", h.logLines())
+	}
+	if d := h.dropped(); d["open_span"] != 1 {
+		h.t.Errorf("dropped %v, want the open span counted", d)
 	}
 	if started, ended := len(h.rec.Started()), len(h.rec.Ended()); started != ended {
 		h.t.Errorf("%d spans started, %d ended", started, ended)

@@ -243,6 +243,14 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 		}
 		c.count(dropOpenSpan, open)
 	}
+	if err != nil {
+		// The app gets the error from CallWithContext; this line ties it to
+		// the trace and says what became of the guest's open spans.
+		if e := c.obs.reports.failed.Warn(); e != nil {
+			c.logFields(e).Err(err).Int("open_spans_ended", c.drops[dropOpenSpan]).
+				Msg("observe: plugin call failed; its open spans were ended with status Error")
+		}
+	}
 
 	if c.callSpan.IsRecording() {
 		cs := c.callSpan
