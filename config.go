@@ -99,7 +99,10 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithMeterProvider sets the MeterProvider for guest metrics. Without it
-// the global provider is used. A nil provider is ignored.
+// the global provider is used. A nil provider is ignored. With
+// OpenTelemetry's no-op provider (go.opentelemetry.io/otel/metric/noop),
+// guest metrics are skipped without being read, so malformed lines go
+// unreported too.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) {
 		if mp != nil {

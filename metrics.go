@@ -202,6 +202,9 @@ func (is *instruments) make(name string, class instrumentClass) (*instrument, er
 // metric records the statsd lines of one guest metric call, with the ctx
 // of the innermost open span, so that exemplars point into the trace.
 func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
+	if c.obs.metricsOff {
+		return // a no-op MeterProvider: nothing to read, parse or record
+	}
 	if format != MetricFormatStatsd {
 		c.report(dropBadMetric, "observe: guest metric dropped: unknown format (only 1, statsd, is defined)",
 			"format="+strconv.FormatInt(int64(format), 10))

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel"
 	otellog "go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -45,7 +46,10 @@ type Observer struct {
 
 	meter   metric.Meter
 	metrics instruments
-	dropped metric.Int64Counter
+	// metricsOff is true when the MeterProvider is OpenTelemetry's no-op
+	// one: guest metrics then cost nothing beyond the host call.
+	metricsOff bool
+	dropped    metric.Int64Counter
 
 	reports reporter
 }
@@ -79,6 +83,7 @@ func New(opts ...Option) *Observer {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
+	_, o.metricsOff = mp.(metricnoop.MeterProvider)
 	lp := cfg.loggerProvider
 	if lp == nil {
 		lp = otel.GetLoggerProvider()
