@@ -80,7 +80,7 @@ func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experi
 // after the host function returns.
 func SpanFromContext(ctx context.Context) trace.Span {
 	if c := lookupCall(ctx); c != nil {
-		_, span := c.top()
+		_, span := c.live()
 		return span
 	}
 	return trace.SpanFromContext(ctx)

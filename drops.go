@@ -90,11 +90,13 @@ func (r dropReason) isLimit() bool {
 	return false
 }
 
-// report counts one item dropped for reason and logs msg with detail, which
-// should name the offending input. Bad input is logged at error level each
-// time, within the observer's rate limit for the reason; a limit reached is
-// logged at warn level once per call.
-func (c *call) report(reason dropReason, msg, detail string) {
+// drop counts one item dropped for reason and returns the event to log it
+// with, or nil when it is not to be logged: bad input is logged at error
+// level each time, within the observer's rate limit for the reason; a limit
+// reached is logged at warn level once per call. A caller builds its message
+// and detail (which should name the offending input) only on a non-nil
+// event, so that a flood of bad input costs no formatting.
+func (c *call) drop(reason dropReason) *zerolog.Event {
 	first := c.drops[reason] == 0
 	c.drops[reason]++
 	var e *zerolog.Event
@@ -105,18 +107,21 @@ func (c *call) report(reason dropReason, msg, detail string) {
 		e = c.obs.reports.byReason[reason].Warn()
 	}
 	if e == nil {
-		return
+		return nil
 	}
-	c.logFields(e).Str("reason", reason.String())
-	if detail != "" {
-		e.Str("detail", detail)
+	return c.logFields(e).Str("reason", reason.String())
+}
+
+// report is drop for a fixed message with no detail.
+func (c *call) report(reason dropReason, msg string) {
+	if e := c.drop(reason); e != nil {
+		e.Msg(msg)
 	}
-	e.Msg(msg)
 }
 
 // logFields adds the identity of the call and its innermost span to e.
 func (c *call) logFields(e *zerolog.Event) *zerolog.Event {
-	_, span := c.top()
+	_, span := c.live()
 	sc := span.SpanContext()
 	if sc.IsValid() {
 		tid, sid := sc.TraceID(), sc.SpanID()

@@ -190,7 +190,7 @@ func (l *extismLogListener) Before(ctx context.Context, _ api.Module, _ api.Func
 	offset := params[0]
 	out, err := length.Call(ctx, offset)
 	if err != nil || len(out) != 1 {
-		c.report(dropBadMemory, "observe: Extism log message is not a valid memory block; dropped", "")
+		c.report(dropBadMemory, "observe: Extism log message is not a valid memory block; dropped")
 		return
 	}
 	b, truncated, ok := c.guestBytes(kernel, "Extism log message", offset, uint32(min(out[0], 1<<32-1)))

@@ -17,29 +17,41 @@ import (
 // reported, when the range is not inside the memory.
 func (c *call) guestBytes(mod api.Module, what string, ptr uint64, n uint32) (b []byte, truncated, ok bool) {
 	if ptr > math.MaxUint32 {
-		c.report(dropBadMemory, "observe: guest passed a pointer above 4 GiB; "+what+" dropped", rangeDetail(ptr, n, 0))
+		if e := c.drop(dropBadMemory); e != nil {
+			e.Str("detail", rangeDetail(ptr, n, 0)).Msg("observe: guest passed a pointer above 4 GiB; " + what + " dropped")
+		}
 		return nil, false, false
 	}
 	mem := mod.Memory()
 	if mem == nil {
-		c.report(dropBadMemory, "observe: guest module has no memory to read "+what+" from; dropped", "")
+		if e := c.drop(dropBadMemory); e != nil {
+			e.Msg("observe: guest module has no memory to read " + what + " from; dropped")
+		}
 		return nil, false, false
 	}
 	size := mem.Size()
 	if ptr+uint64(n) > uint64(size) {
-		c.report(dropBadMemory, "observe: guest passed a string outside its memory; "+what+" dropped", rangeDetail(ptr, n, size))
+		c.outOfRange(what, ptr, n, size)
 		return nil, false, false
 	}
 	if limit := c.obs.limits.MaxStringBytes; int64(n) > int64(limit) {
 		n = uint32(limit)
 		truncated = true
-		c.report(dropTruncated, "observe: guest string longer than Limits.MaxStringBytes truncated", what)
+		if e := c.drop(dropTruncated); e != nil {
+			e.Str("detail", what).Msg("observe: guest string longer than Limits.MaxStringBytes truncated")
+		}
 	}
 	b, ok = mem.Read(uint32(ptr), n)
 	if !ok { // cannot happen after the check above, unless memory shrank
-		c.report(dropBadMemory, "observe: guest passed a string outside its memory; "+what+" dropped", rangeDetail(ptr, n, size))
+		c.outOfRange(what, ptr, n, size)
 	}
 	return b, truncated, ok
+}
+
+func (c *call) outOfRange(what string, ptr uint64, n, size uint32) {
+	if e := c.drop(dropBadMemory); e != nil {
+		e.Str("detail", rangeDetail(ptr, n, size)).Msg("observe: guest passed a string outside its memory; " + what + " dropped")
+	}
 }
 
 func rangeDetail(ptr uint64, n, size uint32) string {

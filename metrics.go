@@ -2,6 +2,8 @@ package observe
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"strconv"
 	"strings"
@@ -147,13 +149,22 @@ func (is *instruments) init(m metric.Meter, max int) {
 }
 
 var (
-	errMetricLimit = "observe: guest metric names beyond Limits.MaxMetricNames dropped"
-	errMetricClass = "observe: guest metric line dropped: the name is already used by a metric of another type"
+	errStatsdSet   = errors.New("sets are not supported (OpenTelemetry has no set instrument)")
+	errGaugeSeries = errors.New("observe: guest gauge series beyond its limit dropped")
+	errMetricLimit = errors.New("observe: guest metric names beyond Limits.MaxMetricNames dropped")
+	// errMetricClass holds, for each class, the error for a name already
+	// used by an instrument of that class.
+	errMetricClass = func() (e [classTimer + 1]error) {
+		for c := classCounter; c <= classTimer; c++ {
+			e[c] = errors.New("observe: guest metric line dropped: the name is already used by a metric of another type (" + c.String() + ")")
+		}
+		return e
+	}()
 )
 
 // get returns the instrument for name, making it if needed. name may alias
-// guest memory. It returns nil and a message when the line must be dropped.
-func (is *instruments) get(name string, class instrumentClass) (*instrument, dropReason, string) {
+// guest memory. It returns nil, and why, when the line must be dropped.
+func (is *instruments) get(name string, class instrumentClass) (*instrument, dropReason, error) {
 	in := (*is.m.Load())[name]
 	if in == nil {
 		is.mu.Lock()
@@ -168,7 +179,7 @@ func (is *instruments) get(name string, class instrumentClass) (*instrument, dro
 			in, err = is.make(owned, class)
 			if err != nil {
 				is.mu.Unlock()
-				return nil, dropBadMetric, "observe: guest metric line dropped: " + err.Error()
+				return nil, dropBadMetric, fmt.Errorf("observe: guest metric line dropped: %w", err)
 			}
 			next := maps.Clone(m)
 			next[owned] = in
@@ -177,9 +188,9 @@ func (is *instruments) get(name string, class instrumentClass) (*instrument, dro
 		is.mu.Unlock()
 	}
 	if in.class != class {
-		return nil, dropBadMetric, errMetricClass + " (" + in.class.String() + ")"
+		return nil, dropBadMetric, errMetricClass[in.class]
 	}
-	return in, 0, ""
+	return in, 0, nil
 }
 
 func (is *instruments) make(name string, class instrumentClass) (*instrument, error) {
@@ -206,8 +217,10 @@ func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
 		return // a no-op MeterProvider: nothing to read, parse or record
 	}
 	if format != MetricFormatStatsd {
-		c.report(dropBadMetric, "observe: guest metric dropped: unknown format (only 1, statsd, is defined)",
-			"format="+strconv.FormatInt(int64(format), 10))
+		if e := c.drop(dropBadMetric); e != nil {
+			e.Str("detail", "format="+strconv.FormatInt(int64(format), 10)).
+				Msg("observe: guest metric dropped: unknown format (only 1, statsd, is defined)")
+		}
 		return
 	}
 	b, truncated, ok := c.guestBytes(mod, "metric", ptr, n)
@@ -223,7 +236,7 @@ func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
 			payload = ""
 		}
 	}
-	ctx, _ := c.top()
+	ctx, _ := c.live()
 	for {
 		line, rest, ok := nextStatsdLine(payload)
 		if !ok {
@@ -237,18 +250,17 @@ func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
 func (c *call) recordLine(ctx context.Context, line string) {
 	s, err := parseStatsdLine(line)
 	if err != nil {
-		c.report(dropBadMetric, "observe: malformed guest statsd line dropped: "+err.Error(), quoteDetail(line))
+		c.badLine(dropBadMetric, "observe: malformed guest statsd line dropped: ", err, line)
 		return
 	}
 	class := classOf(s.kind)
 	if class == 0 {
-		c.report(dropBadMetric, "observe: guest statsd line dropped: "+s.kind.String()+
-			"s are not supported (OpenTelemetry has no set instrument)", quoteDetail(line))
+		c.badLine(dropBadMetric, "observe: guest statsd line dropped: ", errStatsdSet, line)
 		return
 	}
-	in, reason, msg := c.obs.metrics.get(s.name, class)
+	in, reason, err := c.obs.metrics.get(s.name, class)
 	if in == nil {
-		c.report(reason, msg, quoteDetail(line))
+		c.badLine(reason, "", err, line)
 		return
 	}
 	if !in.enabled(ctx) {
@@ -263,10 +275,18 @@ func (c *call) recordLine(ctx context.Context, line string) {
 	case classGauge:
 		v, ok := in.setGauge(ts.set, s.value, s.relative)
 		if !ok {
-			c.report(dropMetricLimit, "observe: guest gauge series beyond its limit dropped", quoteDetail(line))
+			c.badLine(dropMetricLimit, "", errGaugeSeries, line)
 			return
 		}
 		in.gauge.Record(ctx, v, ts.record...)
+	}
+}
+
+// badLine counts a metric line dropped for reason and, when it is to be
+// logged, logs prefix+err naming the line.
+func (c *call) badLine(reason dropReason, prefix string, err error, line string) {
+	if e := c.drop(reason); e != nil {
+		e.Str("detail", quoteDetail(line)).Msg(prefix + err.Error())
 	}
 }
 

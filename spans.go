@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/otel/attribute"
@@ -102,10 +101,6 @@ func (c *call) live() (context.Context, trace.Span) {
 	}
 	return c.spanCtx, c.span
 }
-
-// top returns the ctx and span that logs and metrics are recorded with: the
-// innermost live span.
-func (c *call) top() (context.Context, trace.Span) { return c.live() }
 
 // innermost returns the innermost open frame, or nil for the call span.
 // Placeholder frames are not spans: what the guest reports inside one goes
@@ -229,10 +224,10 @@ func (c *call) admit(kind frameKind) bool {
 	switch {
 	case len(c.stack) >= c.obs.limits.MaxSpanDepth:
 		*why = dropSpanDepth
-		c.report(dropSpanDepth, "observe: guest spans nested deeper than Limits.MaxSpanDepth dropped", "")
+		c.report(dropSpanDepth, "observe: guest spans nested deeper than Limits.MaxSpanDepth dropped")
 	case kind == manualFrame && c.started >= c.obs.limits.MaxSpansPerCall:
 		*why = dropSpanLimit
-		c.report(dropSpanLimit, "observe: guest spans beyond Limits.MaxSpansPerCall in one call dropped", "")
+		c.report(dropSpanLimit, "observe: guest spans beyond Limits.MaxSpansPerCall in one call dropped")
 	default:
 		return true
 	}
@@ -257,7 +252,7 @@ func (c *call) spanEnter(mod api.Module, ptr uint64, n uint32) {
 		c.stack = append(c.stack, frame{placeholder: true})
 		return
 	}
-	name := c.intern(b)
+	name := c.intern(viewString(b))
 	if name == "" {
 		name = unnamedSpan
 	}
@@ -282,7 +277,7 @@ func (c *call) spanExit() {
 			return
 		}
 	}
-	c.report(dropUnbalancedExit, "observe: guest called span-exit with no open span; ignored", "")
+	c.report(dropUnbalancedExit, "observe: guest called span-exit with no open span; ignored")
 }
 
 // functionEnter opens the span of a call of wasm function fn.
@@ -321,8 +316,9 @@ func (c *call) functionExit(fn uint32, err error) {
 		}
 	}
 	if j < 0 {
-		c.report(dropUnbalancedExit, "observe: guest reported the exit of a function with no open span; ignored",
-			fallbackName(fn))
+		if e := c.drop(dropUnbalancedExit); e != nil {
+			e.Str("detail", fallbackName(fn)).Msg("observe: guest reported the exit of a function with no open span; ignored")
+		}
 		return
 	}
 	code, desc := codes.Unset, ""
@@ -389,7 +385,7 @@ func (c *call) resolve(n *node, dest *frame) {
 	kept := n.status == codes.Error || n.end.Sub(n.start) >= c.obs.minDuration
 	if kept && c.started >= c.obs.limits.MaxSpansPerCall {
 		kept = false
-		c.report(dropSpanLimit, "observe: guest spans beyond Limits.MaxSpansPerCall in one call dropped", "")
+		c.report(dropSpanLimit, "observe: guest spans beyond Limits.MaxSpansPerCall in one call dropped")
 	}
 	if kept {
 		c.started++
@@ -493,7 +489,7 @@ func (c *call) spanTags(mod api.Module, ptr uint64, n uint32) {
 			return
 		}
 		if c.tags >= c.obs.limits.MaxTagsPerCall {
-			c.report(dropTagLimit, "observe: guest span tags beyond Limits.MaxTagsPerCall in one call dropped", "")
+			c.report(dropTagLimit, "observe: guest span tags beyond Limits.MaxTagsPerCall in one call dropped")
 			continue
 		}
 		c.tags++
@@ -518,24 +514,23 @@ func (c *call) guestKey(key string) string {
 		strings.HasPrefix(key, "wasm.") {
 		return GuestKeyPrefix + owned(key)
 	}
-	return c.intern(unsafe.Slice(unsafe.StringData(key), len(key)))
+	return c.intern(key)
 }
 
 // maxInterned bounds the strings a call object remembers.
 const maxInterned = 1024
 
-// intern returns guest bytes as an owned, valid UTF-8 string, reusing the
-// string made the last time the same bytes came: span names and tag keys
-// repeat call after call, and this saves copying them. The table lives
-// with the pooled call object, so it outlasts the call.
-func (c *call) intern(b []byte) string {
-	if s, ok := c.interned[viewString(b)]; ok {
+// intern returns a guest string (which may alias guest memory) as an owned,
+// valid UTF-8 string, reusing the string made the last time the same bytes
+// came: span names and tag keys repeat call after call, and this saves
+// copying them. The table lives with the pooled call object, so it
+// outlasts the call. (A string whose invalid UTF-8 was replaced is stored
+// under its replacement, so the guest's bytes miss it: harmless.)
+func (c *call) intern(guest string) string {
+	if s, ok := c.interned[guest]; ok {
 		return s
 	}
-	s := ownedString(b)
-	if len(s) != len(b) { // invalid UTF-8 was replaced: not the same bytes
-		return s
-	}
+	s := owned(guest)
 	if c.interned == nil {
 		c.interned = make(map[string]string)
 	} else if len(c.interned) >= maxInterned {
