@@ -87,15 +87,21 @@ type call struct {
 
 // lookupCall returns the call in progress for the plugin in ctx, or nil.
 func lookupCall(ctx context.Context) *call {
-	p := ctx.Value(pluginKey)
-	if p == nil {
-		return nil
+	_, c := pluginCall(ctx)
+	return c
+}
+
+// pluginCall returns the plugin in ctx (nil outside an Extism call) and its
+// call in progress (nil when none).
+func pluginCall(ctx context.Context) (key any, c *call) {
+	key = ctx.Value(pluginKey)
+	if key == nil {
+		return nil, nil
 	}
-	v, ok := calls.Load(p)
-	if !ok {
-		return nil
+	if v, ok := calls.Load(key); ok {
+		c = v.(*call)
 	}
-	return v.(*call)
+	return key, c
 }
 
 // exportListener watches an exported function of a guest module, to see
@@ -116,12 +122,11 @@ func (l *exportListener) Before(ctx context.Context, mod api.Module, def api.Fun
 	if mod.Name() == "" {
 		return
 	}
-	p := ctx.Value(pluginKey)
+	p, c := pluginCall(ctx)
 	if p == nil {
 		return // not called through Extism
 	}
-	if v, ok := calls.Load(p); ok {
-		c := v.(*call)
+	if c != nil {
 		if c.ctx == ctx {
 			c.depth++ // an export called within the call
 			if l.spanName != "" {
@@ -131,12 +136,11 @@ func (l *exportListener) Before(ctx context.Context, mod api.Module, def api.Fun
 		}
 		// A call that never saw its After or Abort: end it rather than
 		// let it swallow this one.
-		c.finish(nil, nil, errAbandoned)
 		calls.Delete(p)
+		c.finish(nil, nil, errAbandoned)
 		c.release()
 	}
-	c := l.obs.startCall(ctx, p, mod.Name(), l.name)
-	calls.Store(p, c)
+	calls.Store(p, l.obs.startCall(ctx, p, mod.Name(), l.name))
 }
 
 func (l *exportListener) After(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64) {
@@ -151,16 +155,8 @@ func (l *exportListener) end(ctx context.Context, mod api.Module, def api.Functi
 	if mod.Name() == "" {
 		return
 	}
-	p := ctx.Value(pluginKey)
-	if p == nil {
-		return
-	}
-	v, ok := calls.Load(p)
-	if !ok {
-		return
-	}
-	c := v.(*call)
-	if c.ctx != ctx {
+	p, c := pluginCall(ctx)
+	if c == nil || c.ctx != ctx {
 		return
 	}
 	if c.depth > 0 {
