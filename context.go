@@ -2,6 +2,9 @@ package observe
 
 import (
 	"context"
+	"reflect"
+	"runtime"
+	"strings"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -9,43 +12,125 @@ import (
 )
 
 // Context returns a ctx to create plugins with: pass it to
-// extism.NewPlugin, extism.NewCompiledPlugin (and CompiledPlugin.Instance).
-// Through it the Observer watches the modules as they are compiled, which
-// lets it read the memory of the guest that calls an Observe API function,
-// and see where each plugin call starts and ends.
+// extism.NewPlugin or extism.NewCompiledPlugin. Through it the Observer
+// watches the guest modules as wazero compiles them, which tells it where
+// each plugin call starts and ends, which module reports what, and the
+// names of the module's functions. CompiledPlugin.Instance needs nothing:
+// its instances are observed because the CompiledPlugin was.
 //
 // The ctx given to CallWithContext is separate: its span becomes the parent
 // of the call's span.
 //
-// Context sets a wazero function listener factory
-// ([experimental.WithFunctionListenerFactory]) and so replaces one already
-// in ctx; combine both with [experimental.MultiFunctionListenerFactory] and
-// [Observer.ListenerFactory] if you need another.
+// # Your own listeners
+//
+// Context keeps a wazero function listener factory already in ctx
+// ([experimental.WithFunctionListenerFactory]): the app's listeners keep
+// working, beside the Observer's. Call Context on the ctx that already
+// holds yours, not the other way round: a factory set on top of Context's
+// ctx hides the Observer's.
+//
+// # Shared compilation caches
+//
+// Plugins created with a wazero CompilationCache in PluginConfig.RuntimeConfig
+// work as any other, each reporting to the Observer whose Context created
+// it. wazero keeps code for every host module compiled with a function
+// listener factory in its ctx, for as long as the cache lives; so that
+// creating plugins stays flat in time and memory, Context shows the
+// Observer's factory only to the guest's modules, not to host modules
+// (WithExtismLogs needs Extism's own host module, and so is the exception).
 func (o *Observer) Context(ctx context.Context) context.Context {
-	return experimental.WithFunctionListenerFactory(ctx, o.ListenerFactory())
+	return &compileContext{Context: ctx, obs: o}
 }
 
 // Context returns the ctx of the [Default] Observer; see [Observer.Context].
 func Context(ctx context.Context) context.Context { return Default().Context(ctx) }
 
-// ListenerFactory returns the wazero function listener factory that
-// [Observer.Context] installs, for apps that combine it with their own.
+// ListenerFactory returns the wazero function listener factory of the
+// Observer, for apps that install factories themselves (with
+// [experimental.MultiFunctionListenerFactory], say) rather than through
+// [Observer.Context]. Installed that way it is also consulted for host
+// modules; see "Shared compilation caches" at [Observer.Context].
 func (o *Observer) ListenerFactory() experimental.FunctionListenerFactory {
 	return (*listenerFactory)(o)
 }
 
+// compileContext is the ctx of Observer.Context. It answers wazero's
+// lookup of the function listener factory, which wazero makes once for
+// each module it compiles, and passes every other lookup on.
+type compileContext struct {
+	context.Context
+	obs *Observer
+}
+
+func (c *compileContext) Value(key any) any {
+	if !isFactoryKey(key) {
+		return c.Context.Value(key)
+	}
+	app, _ := c.Context.Value(key).(experimental.FunctionListenerFactory)
+	var ours experimental.FunctionListenerFactory
+	if c.obs.extismLogs || !compilingHostModule() {
+		ours = c.obs.ListenerFactory()
+	}
+	switch {
+	case app == nil && ours == nil:
+		return nil // an untyped nil: wazero then compiles without listeners
+	case app == nil:
+		return ours
+	case ours == nil:
+		return app
+	}
+	return experimental.MultiFunctionListenerFactory(app, ours)
+}
+
+// isFactoryKey reports whether key is the ctx key of wazero's function
+// listener factory. Its type is internal to wazero, so it is known by name.
+func isFactoryKey(key any) bool {
+	t := reflect.TypeOf(key)
+	return t != nil && t.Name() == "FunctionListenerFactoryKey" &&
+		t.PkgPath() == "github.com/tetratelabs/wazero/internal/expctxkeys"
+}
+
+// compilingHostModule reports whether the factory lookup in progress is
+// wazero compiling a host module (HostModuleBuilder.Compile, which Extism
+// uses for its own, WASI's and the app's host functions), as opposed to a
+// guest module (Runtime.CompileModule). Nothing in the lookup says which,
+// so the stack does; when it cannot tell, it says guest, and host modules
+// get the Observer's factory, which costs memory with a shared cache but
+// loses nothing.
+func compilingHostModule() bool {
+	var pcs [24]uintptr
+	n := runtime.Callers(3, pcs[:]) // from the caller of compileContext.Value
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if rest, ok := strings.CutPrefix(f.Function, "github.com/tetratelabs/wazero."); ok {
+			switch rest {
+			case "(*hostModuleBuilder).Compile":
+				return true
+			case "(*runtime).CompileModule":
+				return false
+			}
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
 type listenerFactory Observer
 
-// NewFunctionListener attaches a listener to each Observe API host function,
-// to do its work, to each exported guest function, to see calls start and
-// end, and to the functions WithFunctionSpans picks. Every other function
-// runs without one, at full speed.
+// NewFunctionListener learns each function of a guest module and attaches
+// a listener to each export that can start a plugin call, to see calls
+// start and end, and to the functions WithFunctionSpans picks. Every other
+// function runs without one, at full speed. Of host functions, only
+// Extism's log functions get one, with WithExtismLogs.
+//
+// The listeners hold no state of their own: with a shared compilation
+// cache, those of the first compile serve every later plugin of the same
+// bytes, whichever Observer created it. See module.
 func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
 	o := (*Observer)(f)
 	if def.GoFunction() != nil {
-		if fn, ok := hostFuncIndex[[2]string{def.ModuleName(), def.Name()}]; ok {
-			return &hostListener{obs: o, fn: fn}
-		}
 		if o.extismLogs && def.ModuleName() == extismEnv {
 			if level, ok := extismLogLevels[def.Name()]; ok {
 				return &extismLogListener{level: level}
@@ -53,15 +138,16 @@ func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experi
 		}
 		return nil
 	}
+	mod := o.learn(def)
 	// Only an export without parameters can start a plugin call: Extism
 	// calls exports with none. Leaving the others without a listener spares
 	// the Extism kernel's own exports (alloc, load_u8, ...), which are
 	// called all through every plugin call, and often per byte.
-	if names := def.ExportNames(); len(names) > 0 && len(def.ParamTypes()) == 0 {
-		return &exportListener{obs: o, name: names[0], spanName: o.functionSpanName(def)}
+	if len(def.ExportNames()) > 0 && len(def.ParamTypes()) == 0 {
+		return exportListener{}
 	}
-	if name := o.functionSpanName(def); name != "" {
-		return &functionListener{name: name}
+	if mod != nil && mod.spanName(def.Index()) != "" {
+		return functionListener{}
 	}
 	return nil
 }

@@ -56,7 +56,9 @@ var dropAttrs = func() (a [numDropReasons]metric.AddOption) {
 // hide another, nor flood the log.
 type reporter struct {
 	byReason [numDropReasons]zerolog.Logger
-	failed   zerolog.Logger // plugin calls that trapped, timed out or exited non-zero
+	failed   zerolog.Logger // plugin calls that failed
+	adapter  zerolog.Logger // plugins created with the SDK's ObserveAdapter too
+	foreign  zerolog.Logger // plugins whose host functions are another Observer's
 }
 
 const (
@@ -73,6 +75,8 @@ func (r *reporter) init(l zerolog.Logger) {
 		r.byReason[i] = l.Sample(&zerolog.BurstSampler{Burst: burst, Period: reportPeriod})
 	}
 	r.failed = l.Sample(&zerolog.BurstSampler{Burst: reportBurst, Period: reportPeriod})
+	r.adapter = l.Sample(&zerolog.BurstSampler{Burst: 1, Period: reportPeriod})
+	r.foreign = l.Sample(&zerolog.BurstSampler{Burst: 1, Period: reportPeriod})
 }
 
 // count records n items dropped (or truncated) for reason, without logging.

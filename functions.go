@@ -11,25 +11,33 @@ import (
 
 // functionListener gives a span to each call of a guest function picked by
 // WithFunctionSpans.
-type functionListener struct {
-	name string
-}
+type functionListener struct{}
 
-var _ experimental.FunctionListener = (*functionListener)(nil)
+var _ experimental.FunctionListener = functionListener{}
 
-func (l *functionListener) Before(ctx context.Context, _ api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
-	if c := lookupCall(ctx); c != nil {
-		c.functionEnter(def.Index(), l.name)
+func (functionListener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	c := lookupCall(ctx)
+	if c == nil {
+		return
+	}
+	info := c.info
+	if mod != c.mod {
+		info = moduleOf(mod, def)
+	}
+	if info != nil {
+		if name := info.spanName(def.Index()); name != "" {
+			c.functionEnter(def.Index(), name)
+		}
 	}
 }
 
-func (l *functionListener) After(ctx context.Context, _ api.Module, def api.FunctionDefinition, _ []uint64) {
+func (functionListener) After(ctx context.Context, _ api.Module, def api.FunctionDefinition, _ []uint64) {
 	if c := lookupCall(ctx); c != nil {
 		c.functionExit(def.Index(), nil)
 	}
 }
 
-func (l *functionListener) Abort(ctx context.Context, _ api.Module, def api.FunctionDefinition, err error) {
+func (functionListener) Abort(ctx context.Context, _ api.Module, def api.FunctionDefinition, err error) {
 	if c := lookupCall(ctx); c != nil {
 		c.functionExit(def.Index(), failure(err))
 	}

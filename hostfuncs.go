@@ -7,7 +7,6 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 )
 
 // Namespaces of the Observe API that guests import.
@@ -78,27 +77,21 @@ func (f hostFunc) params() []api.ValueType {
 	return nil
 }
 
-// hostFuncIndex finds the Observe API function a host function definition
-// is, by module and name.
-var hostFuncIndex = func() map[[2]string]hostFunc {
-	m := make(map[[2]string]hostFunc, len(hostFuncs))
-	for _, f := range hostFuncs {
-		m[[2]string{f.namespace, f.name}] = f
-	}
-	return m
-}()
-
 // HostFunctions returns the Observe API host functions of every namespace
-// guests import (manual and automatic instrumentation, old and new), for extism.NewPlugin or extism.NewCompiledPlugin. Append
-// the app's own host functions to them, or them to the app's. A guest that
-// imports none of them still links.
+// guests import (manual and automatic instrumentation, old and new), for
+// extism.NewPlugin or extism.NewCompiledPlugin. Append the app's own host
+// functions to them, or them to the app's. A guest that imports none of
+// them still links.
 //
 // The functions do their work only in plugins created with the ctx from
-// [Observer.Context]; elsewhere they log, once, how to fix the set-up.
+// [Observer.Context]; elsewhere they log, once a minute, how to fix the
+// set-up.
 func (o *Observer) HostFunctions() []extism.HostFunction {
 	fns := make([]extism.HostFunction, 0, len(hostFuncs))
 	for _, f := range hostFuncs {
-		fn := extism.NewHostFunctionWithStack(f.name, o.checkContext, f.params(), nil)
+		fn := extism.NewHostFunctionWithStack(f.name, func(ctx context.Context, _ *extism.CurrentPlugin, stack []uint64) {
+			o.hostCall(ctx, f, stack)
+		}, f.params(), nil)
 		fn.SetNamespace(f.namespace)
 		fns = append(fns, fn)
 	}
@@ -108,16 +101,49 @@ func (o *Observer) HostFunctions() []extism.HostFunction {
 // HostFunctions returns the host functions of the [Default] Observer.
 func HostFunctions() []extism.HostFunction { return Default().HostFunctions() }
 
-// checkContext is the Extism callback of every Observe API function. The
-// work is done by the function listener (hostListener), which, unlike the
-// callback, sees the calling module and so its memory. When the plugin was
-// not created with Observer.Context there is no listener and no call:
-// say so.
-func (o *Observer) checkContext(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
-	if lookupCall(ctx) != nil {
+// hostCall does the work of Observe API function f, called by the guest
+// of the call in ctx with params. An Extism host function cannot see the
+// module that called it; the call knows it (see call.mod), and so the
+// guest's memory.
+func (o *Observer) hostCall(ctx context.Context, f hostFunc, params []uint64) {
+	c := lookupCall(ctx)
+	switch {
+	case c == nil:
+		o.reportNoContext(ctx)
+		return
+	case c.obs != o:
+		o.reportForeign(c)
 		return
 	}
-	o.reportNoContext(ctx)
+	// An i32 arrives in the low half of its slot, the high half undefined.
+	ptr := func(v uint64) uint64 {
+		if f.wide {
+			return v
+		}
+		return uint64(api.DecodeU32(v))
+	}
+	mod := c.mod
+	switch f.op {
+	case opSpanEnter:
+		c.spanEnter(mod, ptr(params[0]), api.DecodeU32(params[1]))
+	case opSpanExit:
+		c.spanExit()
+	case opSpanTags:
+		c.spanTags(mod, ptr(params[0]), api.DecodeU32(params[1]))
+	case opLog:
+		c.log(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
+	case opMetric:
+		c.metric(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
+	case opFunctionEnter:
+		if c.recording {
+			fn := api.DecodeU32(params[0])
+			c.functionEnter(fn, c.functionName(fn))
+		}
+	case opFunctionExit:
+		c.functionExit(api.DecodeU32(params[0]), nil)
+	case opMemoryGrow:
+		c.memoryGrow(api.DecodeU32(params[0]))
+	}
 }
 
 var noContextWarned atomic.Uintptr
@@ -142,49 +168,14 @@ func (o *Observer) reportNoContext(ctx context.Context) {
 		"Pass observe.Context(ctx) (or Observer.Context) as the ctx of extism.NewPlugin or extism.NewCompiledPlugin")
 }
 
-// hostListener does the work of one Observe API function.
-type hostListener struct {
-	obs *Observer
-	fn  hostFunc
-}
-
-var _ experimental.FunctionListener = (*hostListener)(nil)
-
-func (l *hostListener) Before(ctx context.Context, mod api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
-	c := lookupCall(ctx)
-	if c == nil {
-		return
-	}
-	// An i32 arrives in the low half of its slot, the high half undefined.
-	ptr := func(v uint64) uint64 {
-		if l.fn.wide {
-			return v
-		}
-		return uint64(api.DecodeU32(v))
-	}
-	switch l.fn.op {
-	case opSpanEnter:
-		c.spanEnter(mod, ptr(params[0]), api.DecodeU32(params[1]))
-	case opSpanExit:
-		c.spanExit()
-	case opSpanTags:
-		c.spanTags(mod, ptr(params[0]), api.DecodeU32(params[1]))
-	case opLog:
-		c.log(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
-	case opMetric:
-		c.metric(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
-	case opFunctionEnter:
-		if c.recording {
-			fn := api.DecodeU32(params[0])
-			c.functionEnter(fn, c.functionName(mod, fn))
-		}
-	case opFunctionExit:
-		c.functionExit(api.DecodeU32(params[0]), nil)
-	case opMemoryGrow:
-		c.memoryGrow(api.DecodeU32(params[0]))
+// reportForeign logs, once a minute, that the plugin of call c was given
+// o's host functions but created with another Observer's Context. What its
+// guest reports is dropped: it belongs to neither with certainty, and one
+// of the two may keep its guests apart (WithUntrustedGuests).
+func (o *Observer) reportForeign(c *call) {
+	if e := o.reports.foreign.Error(); e != nil {
+		c.logFields(e).Msg("observe: this plugin was created with one Observer's Context and another " +
+			"Observer's HostFunctions; what its guest reports is dropped. Give extism.NewPlugin (or " +
+			"NewCompiledPlugin) the Context and the HostFunctions of the same Observer")
 	}
 }
-
-func (*hostListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
-
-func (*hostListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}

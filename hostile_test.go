@@ -256,8 +256,8 @@ func TestHostileTraps(t *testing.T) {
 			// Logged, with the trace, and counted.
 			var logged bool
 			for _, l := range h.logLines() {
-				if l["level"] == "warn" && strings.Contains(l["message"].(string), "plugin call failed") &&
-					strings.Contains(l["error"].(string), tc.trap) && l["trace_id"] == req.TraceID().String() {
+				if l["level"] == "warn" && l["message"] == "observe: plugin call failed" &&
+					l["error.type"] == "trap" && l["trace_id"] == req.TraceID().String() {
 					logged = true
 				}
 			}

@@ -39,11 +39,13 @@ func memoryGrowEvents(s sdktrace.ReadOnlySpan) (out []int64) {
 }
 
 // The tree of instrumented.wasm's "run" with every function span kept.
+// Extism initialises the reactor's runtime (_initialize) in the first call
+// of an instance: that is a span inside the call it happened in.
 var instrumentedTreeAll = []string{
 	"request",
-	"request > _initialize",
-	"request > _initialize > init",
 	"request > run",
+	"request > run > _initialize",
+	"request > run > _initialize > init",
 	"request > run > run",
 	"request > run > run > demo::a",
 	"request > run > run > demo::a > demo::b",
@@ -96,8 +98,8 @@ func TestInstrumentedModuleWithoutNames(t *testing.T) {
 	h := newHarness(t, observe.WithMinDuration(0))
 	req := h.runOnce("instrumented_noname.wasm", "run", true)
 	want := []string{
-		"request", "request > _initialize", "request > _initialize > func[17]",
-		"request > run", "request > run > func[8]",
+		"request", "request > run", "request > run > _initialize", "request > run > _initialize > func[17]",
+		"request > run > func[8]",
 		"request > run > func[8] > func[13]", "request > run > func[8] > func[13] > manual.in.mixed",
 		"request > run > func[8] > func[14]", "request > run > func[8] > func[15]", "request > run > func[8] > func[15]",
 		"request > run > func[8] > func[16]", "request > run > func[8] > func[9]",
@@ -119,7 +121,7 @@ func TestMinDurationRehomesWhatDroppedSpansHeld(t *testing.T) {
 	h := newHarness(t, observe.WithMinDuration(minDuration))
 	req := h.runOnce("instrumented.wasm", "run", true)
 	want := []string{
-		"request", "request > _initialize",
+		"request",
 		"request > run", "request > run > run",
 		"request > run > run > long",
 		"request > run > run > manual.in.mixed",
@@ -188,8 +190,8 @@ func TestFunctionExitMismatch(t *testing.T) {
 	h := newHarness(t, observe.WithMinDuration(0))
 	req := h.runOnce("instrumented.wasm", "mismatch", true)
 	want := []string{
-		"request", "request > _initialize", "request > _initialize > init",
-		"request > mismatch", "request > mismatch > c(int)", "request > mismatch > c(int) > demo::b",
+		"request", "request > mismatch", "request > mismatch > _initialize", "request > mismatch > _initialize > init",
+		"request > mismatch > c(int)", "request > mismatch > c(int) > demo::b",
 	}
 	if got := h.tree(req.TraceID()); !slices.Equal(got, want) {
 		t.Fatalf("tree:\n got %q\nwant %q", got, want)
@@ -263,14 +265,15 @@ func TestCommandModuleStartUp(t *testing.T) {
 		}
 	})
 	t.Run("another export", func(t *testing.T) {
-		h := newHarness(t)
+		h := newHarness(t, observe.WithMinDuration(0))
 		p := h.plugin("command.wasm", true)
 		req := h.request(func(ctx context.Context) {
 			if rc, _, err := p.CallWithContext(ctx, "work", nil); rc != 0 || err != nil {
 				t.Fatalf("rc=%d err=%v", rc, err)
 			}
 		})
-		want := []string{"request", "request > __wasm_call_ctors", "request > __wasm_call_ctors > ctors", "request > work", "request > work > work"}
+		// Extism runs __wasm_call_ctors first, inside the call of "work".
+		want := []string{"request", "request > work", "request > work > __wasm_call_ctors", "request > work > __wasm_call_ctors > ctors", "request > work > work"}
 		if got := h.tree(req.TraceID()); !slices.Equal(got, want) {
 			t.Fatalf("tree %q, want %q", got, want)
 		}

@@ -10,9 +10,9 @@ import (
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
-	"github.com/tetratelabs/wazero/sys"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -28,6 +28,10 @@ const (
 	// AttrExitCode is the WASI exit code, when the guest called proc_exit.
 	AttrExitCode = attribute.Key("extism.exit_code")
 )
+
+// attrErrorType is the semantic conventions' error.type, set on failed
+// calls; its values are in failure.go.
+const attrErrorType = semconv.ErrorTypeKey
 
 var (
 	// pluginKey is boxed once: a ctx.Value(key) with a key of a string
@@ -64,6 +68,14 @@ type call struct {
 	// span was not sampled): guest spans and tags are then not even read.
 	recording bool
 
+	// mod is the guest module the call is in, whose memory the Observe API
+	// functions read: the main module, or a module of the manifest that it
+	// called into (modules holds those it left, innermost last). info is
+	// what was learned of mod when it was compiled.
+	mod     api.Module
+	info    *module
+	modules []moduleFrame
+
 	depth      int // nested export calls within this call
 	stack      []frame
 	free       []*node // recycled nodes
@@ -76,13 +88,23 @@ type call struct {
 	grown      int64 // memory growth recorded on the call span
 	grownTotal int64 // memory growth in the whole call
 
-	names    *funcNames // function names of namesMod
-	namesMod api.Module
+	// initializing is set while the call is the initialisation of the
+	// guest's runtime (_initialize, __wasm_call_ctors) that Extism runs
+	// before the first call of an instance: the call then goes on with the
+	// export that the app called, under one call span.
+	initializing bool
+	initialized  bool   // the initialisation ended; the app's export comes next
+	initFn       uint32 // the function index of the initialisation's export
 
 	// interned outlives the call: see intern.
 	interned map[string]string
 
 	drops [numDropReasons]int
+}
+
+type moduleFrame struct {
+	mod  api.Module
+	info *module
 }
 
 // lookupCall returns the call in progress for the plugin in ctx, or nil.
@@ -104,19 +126,14 @@ func pluginCall(ctx context.Context) (key any, c *call) {
 	return key, c
 }
 
-// exportListener watches an exported function of a guest module, to see
-// where each plugin call starts and ends.
-type exportListener struct {
-	obs  *Observer
-	name string
-	// spanName is set when WithFunctionSpans picks the function: calls of
-	// it from within a plugin call get function spans.
-	spanName string
-}
+// exportListener watches the exported functions of guest modules, to see
+// where each plugin call starts and ends. It holds nothing: the module a
+// function belongs to, and so the Observer, is found from its definition.
+type exportListener struct{}
 
-var _ experimental.FunctionListener = (*exportListener)(nil)
+var _ experimental.FunctionListener = exportListener{}
 
-func (l *exportListener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+func (exportListener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
 	// The Extism kernel is compiled with the same ctx, so its exports have
 	// listeners too; its instances are the only unnamed ones.
 	if mod.Name() == "" {
@@ -128,10 +145,11 @@ func (l *exportListener) Before(ctx context.Context, mod api.Module, def api.Fun
 	}
 	if c != nil {
 		if c.ctx == ctx {
-			c.depth++ // an export called within the call
-			if l.spanName != "" {
-				c.functionEnter(def.Index(), l.spanName)
+			if c.initialized {
+				c.resume(def) // the export the app called, after the initialisation
+				return
 			}
+			c.enterExport(mod, def)
 			return
 		}
 		// A call that never saw its After or Abort: end it rather than
@@ -140,18 +158,28 @@ func (l *exportListener) Before(ctx context.Context, mod api.Module, def api.Fun
 		c.finish(nil, nil, errAbandoned)
 		c.release()
 	}
-	calls.Store(p, l.obs.startCall(ctx, p, mod.Name(), l.name))
+	info := moduleOf(mod, def)
+	if info == nil {
+		return // compiled without an Observer's Context
+	}
+	c = info.obs.startCall(ctx, p, mod, info, def.ExportNames()[0])
+	if isRuntimeInit(def) {
+		// The initialisation is a span of its own, in the call span.
+		c.initializing, c.initFn = true, def.Index()
+		c.functionEnter(def.Index(), c.function)
+	}
+	calls.Store(p, c)
 }
 
-func (l *exportListener) After(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64) {
-	l.end(ctx, mod, def, results, nil)
+func (exportListener) After(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64) {
+	end(ctx, mod, def, results, nil)
 }
 
-func (l *exportListener) Abort(ctx context.Context, mod api.Module, def api.FunctionDefinition, err error) {
-	l.end(ctx, mod, def, nil, err)
+func (exportListener) Abort(ctx context.Context, mod api.Module, def api.FunctionDefinition, err error) {
+	end(ctx, mod, def, nil, err)
 }
 
-func (l *exportListener) end(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64, err error) {
+func end(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64, err error) {
 	if mod.Name() == "" {
 		return
 	}
@@ -160,15 +188,44 @@ func (l *exportListener) end(ctx context.Context, mod api.Module, def api.Functi
 		return
 	}
 	if c.depth > 0 {
-		c.depth--
-		if l.spanName != "" {
-			c.functionExit(def.Index(), failure(err))
-		}
+		c.exitExport(def, err)
+		return
+	}
+	if c.initializing && err == nil {
+		c.initializing, c.initialized = false, true
+		c.endInit()
 		return
 	}
 	calls.Delete(p)
 	c.finish(def, results, err)
 	c.release()
+}
+
+// enterExport is a call of an export of mod from within the call: of
+// another module of the manifest, through Extism's linking, or of the same
+// one.
+func (c *call) enterExport(mod api.Module, def api.FunctionDefinition) {
+	c.depth++
+	c.modules = append(c.modules, moduleFrame{c.mod, c.info})
+	c.mod = mod
+	if info := moduleOf(mod, def); info != nil {
+		c.info = info
+		if name := info.spanName(def.Index()); name != "" {
+			c.functionEnter(def.Index(), name)
+		}
+	}
+}
+
+func (c *call) exitExport(def api.FunctionDefinition, err error) {
+	c.depth--
+	if c.info != nil && c.info.spanName(def.Index()) != "" {
+		c.functionExit(def.Index(), failure(err))
+	}
+	if n := len(c.modules); n > 0 {
+		c.mod, c.info = c.modules[n-1].mod, c.modules[n-1].info
+		c.modules[n-1] = moduleFrame{}
+		c.modules = c.modules[:n-1]
+	}
 }
 
 // callSpanOptions are the call span's start options, made once: a slice
@@ -177,12 +234,13 @@ var callSpanOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindI
 
 var errAbandoned = errors.New("observe: the plugin call ended without the runtime reporting its end")
 
-func (o *Observer) startCall(ctx context.Context, key any, module, function string) *call {
+func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info *module, function string) *call {
 	c := callPool.Get().(*call)
 	c.obs = o
 	c.key = key
 	c.ctx = ctx
-	c.module = module
+	c.mod, c.info = mod, info
+	c.module = mod.Name()
 	c.function = function
 	parent := trace.SpanFromContext(ctx)
 	c.tracer = o.tracer(parent)
@@ -192,41 +250,65 @@ func (o *Observer) startCall(ctx context.Context, key any, module, function stri
 	if c.recording {
 		// Set after the start, not passed to it: building them costs
 		// allocations that a call nobody records should not pay.
-		c.callSpan.SetAttributes(AttrFunction.String(function), AttrModule.String(module))
+		c.callSpan.SetAttributes(AttrFunction.String(function), AttrModule.String(c.module))
 	}
 	if o.untrusted && c.recording {
 		// The guest's spans go to a trace of their own, linked both ways
 		// with the call span: they can neither forge nor clutter the
 		// caller's trace.
 		c.spanCtx, c.span = c.tracer.Start(ctx, function+" (guest)", trace.WithNewRoot(),
-			trace.WithAttributes(AttrFunction.String(function), AttrModule.String(module)),
+			trace.WithAttributes(AttrFunction.String(function), AttrModule.String(c.module)),
 			trace.WithLinks(trace.Link{SpanContext: c.callSpan.SpanContext()}))
 		c.callSpan.AddLink(trace.Link{SpanContext: c.span.SpanContext()})
 		c.isolated = true
 		c.recording = c.span.IsRecording()
 	}
+	if p, ok := key.(*extism.Plugin); ok && p.Adapter != nil {
+		o.reportAdapter()
+	}
 	return c
+}
+
+// endInit ends the initialisation of the guest's runtime: the call goes on
+// with the export the app called.
+func (c *call) endInit() {
+	c.functionExit(c.initFn, nil)
+}
+
+// resume starts the part of the call that runs def, the export the app
+// called, after the guest's runtime was initialised in the same call span.
+func (c *call) resume(def api.FunctionDefinition) {
+	c.initialized = false
+	c.function = def.ExportNames()[0]
+	if c.callSpan.IsRecording() {
+		c.callSpan.SetName(c.function)
+		c.callSpan.SetAttributes(AttrFunction.String(c.function))
+	}
+	if c.isolated {
+		c.span.SetName(c.function + " (guest)")
+		c.span.SetAttributes(AttrFunction.String(c.function))
+	}
+}
+
+// reportAdapter says, once a minute, that the Extism SDK's own observe-sdk
+// integration is configured beside the Observer, where it gets nothing.
+func (o *Observer) reportAdapter() {
+	if e := o.reports.adapter.Error(); e != nil {
+		e.Msg("observe: this plugin was created with PluginConfig.ObserveAdapter and with the observe host " +
+			"functions; the two do not combine, and the adapter receives nothing (the Extism SDK installs its " +
+			"host functions only where none are). Remove ObserveAdapter and ObserveOptions: the observe " +
+			"package reports the same spans, inside the caller's trace")
+	}
 }
 
 // finish ends the call: spans the guest left open, then the call span.
 // def and results are those of the export (def is nil when abandoned).
 func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
-	var exitCode uint32
-	var exited bool
-	if err != nil {
-		var exitErr *sys.ExitError
-		if errors.As(err, &exitErr) {
-			exitCode, exited = exitErr.ExitCode(), true
-			if exitCode == 0 {
-				err = nil // proc_exit(0) is how a WASI command succeeds
-			}
-		}
-	}
-
+	out := outcomeOf(c.ctx, def, results, err)
 	if n := len(c.stack); n > 0 {
 		desc := "span still open when the plugin call returned"
-		if err != nil {
-			desc = "span still open when the plugin call failed: " + err.Error()
+		if out.err != nil {
+			desc = "span still open when the plugin call failed: " + out.describe()
 		}
 		now := time.Now()
 		open := 0
@@ -239,35 +321,31 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 		}
 		c.count(dropOpenSpan, open)
 	}
-	if err != nil {
-		// The app gets the error from CallWithContext; this line ties it to
-		// the trace and says what became of the guest's open spans.
-		if e := c.obs.reports.failed.Warn(); e != nil {
-			c.logFields(e).Err(err).Int("open_spans_ended", c.drops[dropOpenSpan]).
-				Msg("observe: plugin call failed; its open spans were ended with status Error")
+	var desc string
+	if out.errorType != "" {
+		desc = out.describe()
+		if out.errorType == errReturn {
+			if p, ok := c.key.(*extism.Plugin); ok {
+				if msg := p.GetErrorWithContext(c.ctx); msg != "" {
+					desc += ": " + firstLine(msg)
+				}
+			}
 		}
+		c.logFailure(&out)
 	}
 
 	if c.callSpan.IsRecording() {
 		cs := c.callSpan
-		if exited {
-			cs.SetAttributes(AttrExitCode.Int64(int64(exitCode)))
+		if out.exited {
+			cs.SetAttributes(AttrExitCode.Int64(int64(out.exitCode)))
 		}
-		var rc uint32
-		if err == nil && def != nil && len(def.ResultTypes()) == 1 && len(results) == 1 {
-			rc = api.DecodeU32(results[0])
-			cs.SetAttributes(AttrReturnCode.Int64(int64(int32(rc))))
+		if out.returned {
+			cs.SetAttributes(AttrReturnCode.Int64(int64(out.returnCode)))
 		}
-		switch {
-		case err != nil:
-			cs.RecordError(err)
-			cs.SetStatus(codes.Error, err.Error())
-		case rc != 0:
-			desc := fmt.Sprintf("plugin returned %d", int32(rc))
-			if p, ok := c.key.(*extism.Plugin); ok {
-				if msg := p.GetErrorWithContext(c.ctx); msg != "" {
-					desc += ": " + msg
-				}
+		if out.errorType != "" {
+			cs.SetAttributes(attrErrorType.String(out.errorType))
+			if out.err != nil {
+				recordException(cs, out.err)
 			}
 			cs.SetStatus(codes.Error, desc)
 		}
@@ -275,25 +353,65 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 	}
 	c.flushDropCounts()
 	if c.isolated {
-		if err != nil {
-			c.span.SetStatus(codes.Error, err.Error())
+		if out.errorType != "" {
+			c.span.SetStatus(codes.Error, desc)
 		}
 		c.span.End()
 	}
 	c.callSpan.End()
 }
 
+// logFailure writes the one line of a failed call, rate-limited: what
+// failed, how, and the trace it is in. The app has the error itself, from
+// CallWithContext, and its stack trace is on the span's exception event.
+func (c *call) logFailure(out *outcome) {
+	e := c.obs.reports.failed.Warn()
+	if e == nil {
+		return
+	}
+	e = c.logFields(e).Str(string(attrErrorType), out.errorType)
+	switch {
+	case out.exited:
+		e = e.Uint32("exit_code", out.exitCode)
+	case out.returned:
+		e = e.Int32("return_code", out.returnCode)
+	}
+	if n := c.drops[dropOpenSpan]; n > 0 {
+		e = e.Int("open_spans_ended", n)
+	}
+	e.Msg("observe: plugin call failed")
+}
+
+// recordException adds the standard exception event for err to span, with
+// wazero's multi-line wasm stack trace as its stack trace.
+func recordException(span trace.Span, err error) {
+	msg, stack := splitTrace(err.Error())
+	cause := err
+	for u := errors.Unwrap(cause); u != nil; u = errors.Unwrap(cause) {
+		cause = u
+	}
+	attrs := []attribute.KeyValue{
+		semconv.ExceptionType(fmt.Sprintf("%T", cause)),
+		semconv.ExceptionMessage(msg),
+	}
+	if stack != "" {
+		attrs = append(attrs, semconv.ExceptionStacktrace(stack))
+	}
+	span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(attrs...))
+}
+
 // release clears the call, so that nothing it held outlives it, and
 // returns it to the pool.
 func (c *call) release() {
 	clear(c.stack)
-	stack, free := c.stack[:0], c.free[:0]
+	clear(c.modules)
+	stack, free, modules := c.stack[:0], c.free[:0], c.modules[:0]
 	if cap(stack) > 64 {
 		stack = nil // a deep call's stack is not kept for every later one
 	}
 	if cap(free) > 64 {
 		free = nil
 	}
-	*c = call{stack: stack, free: free, interned: c.interned}
+	*c = call{stack: stack, free: free, modules: modules, interned: c.interned}
 	callPool.Put(c)
 }

@@ -288,12 +288,12 @@ func (c *call) functionEnter(fn uint32, name string) {
 	c.push(functionFrame, fn, name)
 }
 
-// functionName names function fn of mod, the module that reported it.
-func (c *call) functionName(mod api.Module, fn uint32) string {
-	if c.names == nil || c.namesMod != mod {
-		c.names, c.namesMod = namesOf(mod), mod
+// functionName names function fn of the module the call is in.
+func (c *call) functionName(fn uint32) string {
+	if c.info == nil {
+		return fallbackName(fn)
 	}
-	return c.names.name(fn)
+	return c.info.name(fn)
 }
 
 // functionExit closes the span of the innermost open call of function fn,

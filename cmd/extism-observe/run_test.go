@@ -136,9 +136,9 @@ func TestRunInstrumented(t *testing.T) {
 	r.wantCode(t, exitOK)
 	wantLines(t, "trace outline", outline(t, r.stdout), []string{
 		"span 0 extism-observe run",
-		"span 1 _initialize",
-		"span 2 init",
 		"span 1 run",
+		"span 2 _initialize",
+		"span 3 init",
 		"span 2 run",
 		"span 3 demo::a",
 		"span 4 demo::b",
