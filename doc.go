@@ -27,9 +27,11 @@
 // that instrumenting compilers insert, "dylibso:observe/instrument" (enter,
 // exit, memory-grow) and the instrument_* functions of "dylibso_observe".
 // Strings are read from the memory of the module that calls, with bounds
-// checks: a host callback alone cannot see that memory, which is why the
-// Observer needs to be in the ctx the plugin is created with
-// ([Observer.Context]).
+// checks: a host callback alone cannot see which module called it, which is
+// why the Observer needs to be in the ctx the plugin is created with
+// ([Observer.Context]): it watches the guest's modules as wazero compiles
+// them, and their exports as they run. That works the same with a shared
+// wazero compilation cache and beside the app's own wazero listeners.
 //
 // # Function spans
 //
@@ -46,8 +48,9 @@
 // # Where the data goes
 //
 //   - Spans: the call span (named after the export, attributes
-//     [AttrFunction], [AttrModule], [AttrReturnCode], [AttrExitCode]; status
-//     Error when the call traps, exits non-zero or returns non-zero) and the
+//     [AttrFunction], [AttrModule], [AttrReturnCode], [AttrExitCode]; on a
+//     failed call, status Error, the conventional error.type, and the
+//     standard exception event with wazero's stack trace) and the
 //     guest's spans, to the TracerProvider of [WithTracerProvider], else the
 //     provider of the caller's span, else the global one. Span tags
 //     ("k:v,k2:v2") become attributes of the innermost open span.

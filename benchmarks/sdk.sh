@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the Extism Go SDK's own benchmarks (BenchmarkNoop, BenchmarkReplace,
+# BenchmarkInitializeWithCache) with and without the observer, and prints
+# the benchstat table of BENCHMARKS.md, "The Extism SDK's benchmarks".
+#
+#   benchmarks/sdk.sh                # 6 rounds, 0.5s per benchmark
+#   COUNT=10 BENCHTIME=1s benchmarks/sdk.sh
+#
+# The benchmarks run in a copy of the SDK from the module cache whose
+# plugins are created through the observer when OBSERVE_COMPAT=bench (see
+# compat/): every call sampled, spans batched to an exporter that drops
+# them, metrics to a reader. One test binary runs both ways, alternating
+# round by round. Results go to $OUT (default benchmarks/sdk-results.txt).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+COUNT="${COUNT:-6}"
+BENCHTIME="${BENCHTIME:-0.5s}"
+OUT="${OUT:-$here/sdk-results.txt}"
+BENCH='^Benchmark(Noop|Replace|InitializeWithCache)$'
+
+if command -v benchstat >/dev/null; then
+  benchstat=(benchstat)
+elif [ -x "$(go env GOPATH)/bin/benchstat" ]; then
+  benchstat=("$(go env GOPATH)/bin/benchstat")
+else
+  benchstat=(go run golang.org/x/perf/cmd/benchstat@latest)
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+(cd "$root/compat" && go run ./cmd/sdkcopy "$work/go-sdk")
+(cd "$work/go-sdk" && go test -c -o "$work/sdk.test" .)
+
+{
+  echo "# nproc: $(nproc); cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); $(go version)"
+  echo "# COUNT=$COUNT BENCHTIME=$BENCHTIME; commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo none)"
+} > "$OUT"
+for i in $(seq "$COUNT"); do
+  echo "round $i/$COUNT" >&2
+  for mode in off on; do
+    env=""
+    [ "$mode" = on ] && env=bench
+    # The binary runs in the copy, where the SDK's wasm/ is; each result
+    # line gets the mode as a sub-benchmark key for benchstat.
+    (cd "$work/go-sdk" && OBSERVE_COMPAT="$env" "$work/sdk.test" -test.run '^$' -test.bench "$BENCH" \
+      -test.benchtime "$BENCHTIME" -test.benchmem) |
+      sed -E "s#^(Benchmark[^ \t]*)-([0-9]+)#\1/observer=$mode-\2#" >> "$OUT"
+  done
+done
+
+echo
+echo "\$ benchstat -col /observer $OUT"
+"${benchstat[@]}" -col /observer "$OUT"

@@ -1,0 +1,123 @@
+package extism_test
+
+// Added to a copy of the Extism Go SDK by the compatibility suite of
+// github.com/extism-observe/observe (compat/). With OBSERVE_COMPAT=1, every
+// plugin the SDK's tests create goes through an Observer with a real
+// OpenTelemetry SDK TracerProvider and MeterProvider, a zerolog logger and
+// WithExtismLogs. After the tests it checks that every span started was
+// ended and that the Observer logged no error of its own, and prints one
+// line the suite reads.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/rs/zerolog"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/extism-observe/observe"
+)
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func TestMain(m *testing.M) {
+	switch os.Getenv("OBSERVE_COMPAT") {
+	case "1":
+	case "bench":
+		benchMain(m)
+	default:
+		os.Exit(m.Run())
+	}
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	var logs lockedBuffer
+	obs := observe.New(
+		observe.WithTracerProvider(tp),
+		observe.WithMeterProvider(mp),
+		observe.WithLogger(zerolog.New(&logs).Level(zerolog.DebugLevel)),
+		observe.WithExtismLogs(),
+	)
+	var plugins int
+	var mu sync.Mutex
+	extism.ObserveHook = func(ctx context.Context, _ extism.PluginConfig, funcs []extism.HostFunction) (context.Context, []extism.HostFunction) {
+		mu.Lock()
+		plugins++
+		mu.Unlock()
+		return obs.Context(ctx), append(obs.HostFunctions(), funcs...)
+	}
+	code := m.Run()
+
+	started, ended := len(rec.Started()), len(rec.Ended())
+	// The Observer's own errors are the lines it writes at error level
+	// with a message of its own ("observe: ..."); guest logs are not.
+	var errs []string
+	logs.mu.Lock()
+	sc := bufio.NewScanner(bytes.NewReader(logs.buf.Bytes()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			errs = append(errs, "unreadable log line: "+sc.Text())
+			continue
+		}
+		msg, _ := l["message"].(string)
+		if l["level"] == "error" && strings.HasPrefix(msg, "observe:") {
+			errs = append(errs, msg)
+		}
+	}
+	logs.mu.Unlock()
+	report, _ := json.Marshal(map[string]any{
+		"plugins": plugins, "spans_started": started, "spans_ended": ended, "observer_errors": errs,
+	})
+	fmt.Printf("\nobserve-compat: %s\n", report)
+	_ = tp.Shutdown(context.Background())
+	_ = mp.Shutdown(context.Background())
+	os.Exit(code)
+}
+
+// benchMain runs the SDK's benchmarks with an Observer as a production app
+// sets it up: every call sampled, spans batched to an exporter, metrics to
+// a reader, logs at info.
+func benchMain(m *testing.M) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	obs := observe.New(
+		observe.WithTracerProvider(tp),
+		observe.WithMeterProvider(mp),
+		observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.InfoLevel)),
+	)
+	extism.ObserveHook = func(ctx context.Context, _ extism.PluginConfig, funcs []extism.HostFunction) (context.Context, []extism.HostFunction) {
+		return obs.Context(ctx), append(obs.HostFunctions(), funcs...)
+	}
+	code := m.Run()
+	_ = tp.Shutdown(context.Background())
+	os.Exit(code)
+}
+
+// discard is a span exporter that drops what it is given.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
