@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -115,41 +114,6 @@ func compilingHostModule() bool {
 			return false
 		}
 	}
-}
-
-type listenerFactory Observer
-
-// NewFunctionListener learns each function of a guest module and attaches
-// a listener to each export that can start a plugin call, to see calls
-// start and end, and to the functions WithFunctionSpans picks. Every other
-// function runs without one, at full speed. Of host functions, only
-// Extism's log functions get one, with WithExtismLogs.
-//
-// The listeners hold no state of their own: with a shared compilation
-// cache, those of the first compile serve every later plugin of the same
-// bytes, whichever Observer created it. See module.
-func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
-	o := (*Observer)(f)
-	if def.GoFunction() != nil {
-		if o.extismLogs && def.ModuleName() == extismEnv {
-			if level, ok := extismLogLevels[def.Name()]; ok {
-				return &extismLogListener{level: level}
-			}
-		}
-		return nil
-	}
-	mod := o.learn(def)
-	// Only an export without parameters can start a plugin call: Extism
-	// calls exports with none. Leaving the others without a listener spares
-	// the Extism kernel's own exports (alloc, load_u8, ...), which are
-	// called all through every plugin call, and often per byte.
-	if len(def.ExportNames()) > 0 && len(def.ParamTypes()) == 0 {
-		return exportListener{}
-	}
-	if mod != nil && mod.spanName(def.Index()) != "" {
-		return functionListener{}
-	}
-	return nil
 }
 
 // SpanFromContext returns the innermost open guest span of the plugin call

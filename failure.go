@@ -145,3 +145,12 @@ func isRuntimeInit(def api.FunctionDefinition) bool {
 		}
 	}
 }
+
+// failure returns err, unless it is how a WASI program exits successfully.
+func failure(err error) error {
+	var exitErr *sys.ExitError
+	if errors.As(err, &exitErr) && exitErr.ExitCode() == 0 {
+		return nil
+	}
+	return err
+}

@@ -1,14 +1,11 @@
 package observe
 
 import (
-	"context"
 	"time"
 	"unicode/utf8"
 
-	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	"go.opentelemetry.io/otel/attribute"
 	otellog "go.opentelemetry.io/otel/log"
 )
@@ -162,44 +159,3 @@ var extismLogLevels = map[string]zerolog.Level{
 }
 
 const extismEnv = "extism:host/env"
-
-// extismLogListener sends the logs of Extism PDK guests to the observer's
-// logger, with the trace and span IDs of the call, alongside the Extism
-// SDK's own handling of them.
-type extismLogListener struct {
-	level zerolog.Level
-}
-
-var _ experimental.FunctionListener = (*extismLogListener)(nil)
-
-func (l *extismLogListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
-	c := lookupCall(ctx)
-	if c == nil || !c.logWanted(l.level) {
-		return
-	}
-	// The message is an Extism memory block: an offset into the kernel's
-	// memory, whose length the kernel knows.
-	kernel, ok := ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
-	if !ok {
-		return
-	}
-	length := kernel.ExportedFunction("length")
-	if length == nil {
-		return
-	}
-	offset := params[0]
-	out, err := length.Call(ctx, offset)
-	if err != nil || len(out) != 1 {
-		c.report(dropBadMemory, "observe: Extism log message is not a valid memory block; dropped")
-		return
-	}
-	b, truncated, ok := c.guestBytes(kernel, "Extism log message", offset, uint32(min(out[0], 1<<32-1)))
-	if !ok {
-		return
-	}
-	c.emitLog(l.level, 0, b, truncated, "extism")
-}
-
-func (*extismLogListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
-
-func (*extismLogListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}

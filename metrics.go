@@ -13,6 +13,9 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/extism-observe/observe/internal/statsd"
+	"github.com/extism-observe/observe/internal/tags"
 )
 
 // MetricFormatStatsd is the only metric format of the Observe API: one or
@@ -33,15 +36,15 @@ const (
 	classTimer                                // ms: a histogram in milliseconds
 )
 
-func classOf(k metricKind) instrumentClass {
+func classOf(k statsd.Kind) instrumentClass {
 	switch k {
-	case kindCounter:
+	case statsd.Counter:
 		return classCounter
-	case kindGauge:
+	case statsd.Gauge:
 		return classGauge
-	case kindTimer:
+	case statsd.Timer:
 		return classTimer
-	case kindHistogram, kindDistribution:
+	case statsd.Histogram, statsd.Distribution:
 		return classHistogram
 	}
 	return 0
@@ -238,7 +241,7 @@ func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
 	}
 	ctx, _ := c.live()
 	for {
-		line, rest, ok := nextStatsdLine(payload)
+		line, rest, ok := statsd.Next(payload)
 		if !ok {
 			return
 		}
@@ -248,17 +251,17 @@ func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
 }
 
 func (c *call) recordLine(ctx context.Context, line string) {
-	s, err := parseStatsdLine(line)
+	s, err := statsd.Parse(line)
 	if err != nil {
 		c.badLine(dropBadMetric, "observe: malformed guest statsd line dropped: ", err, line)
 		return
 	}
-	class := classOf(s.kind)
+	class := classOf(s.Kind)
 	if class == 0 {
 		c.badLine(dropBadMetric, "observe: guest statsd line dropped: ", errStatsdSet, line)
 		return
 	}
-	in, reason, err := c.obs.metrics.get(s.name, class)
+	in, reason, err := c.obs.metrics.get(s.Name, class)
 	if in == nil {
 		c.badLine(reason, "", err, line)
 		return
@@ -266,14 +269,14 @@ func (c *call) recordLine(ctx context.Context, line string) {
 	if !in.enabled(ctx) {
 		return
 	}
-	ts := in.tagSet(s.tags)
+	ts := in.tagSet(s.Tags)
 	switch class {
 	case classCounter:
-		in.counter.Add(ctx, s.value/s.rate, ts.add...)
+		in.counter.Add(ctx, s.Value/s.Rate, ts.add...)
 	case classHistogram, classTimer:
-		in.histogram.Record(ctx, s.value, ts.record...)
+		in.histogram.Record(ctx, s.Value, ts.record...)
 	case classGauge:
-		v, ok := in.setGauge(ts.set, s.value, s.relative)
+		v, ok := in.setGauge(ts.set, s.Value, s.Relative)
 		if !ok {
 			c.badLine(dropMetricLimit, "", errGaugeSeries, line)
 			return
@@ -308,14 +311,14 @@ func (in *instrument) setGauge(attrs attribute.Set, v float64, relative bool) (f
 }
 
 // metricAttributes turns DogStatsD tags into an attribute set.
-func metricAttributes(tags string) attribute.Set {
-	if tags == "" {
+func metricAttributes(list string) attribute.Set {
+	if list == "" {
 		return *attribute.EmptySet()
 	}
 	var kvs []attribute.KeyValue
-	ts := tagScanner{s: tags}
+	ts := tags.Scanner{S: list}
 	for {
-		key, value, hasValue, ok := ts.next()
+		key, value, hasValue, ok := ts.Next()
 		if !ok {
 			break
 		}

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/extism-observe/observe/internal/names"
 )
 
 // module is what an Observer learns of one guest module while wazero
@@ -229,19 +231,19 @@ func (m *module) name(i uint32) string {
 		}
 	}
 	if int(i) >= len(*slots) {
-		return fallbackName(i)
+		return names.Fallback(i)
 	}
 	slot := &(*slots)[i]
 	if p := slot.Load(); p != nil {
 		return *p
 	}
 	raw := m.names[i]
-	name := displayName(raw.name)
+	name := names.Display(raw.name)
 	switch {
 	case raw.importModule != "":
 		name = owned(raw.importModule) + "." + name
 	case name == "":
-		name = fallbackName(i)
+		name = names.Fallback(i)
 	}
 	slot.Store(&name)
 	return name

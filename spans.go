@@ -9,6 +9,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/extism-observe/observe/internal/names"
+	"github.com/extism-observe/observe/internal/tags"
 )
 
 // Attributes and events of guest spans.
@@ -291,7 +294,7 @@ func (c *call) functionEnter(fn uint32, name string) {
 // functionName names function fn of the module the call is in.
 func (c *call) functionName(fn uint32) string {
 	if c.info == nil {
-		return fallbackName(fn)
+		return names.Fallback(fn)
 	}
 	return c.info.name(fn)
 }
@@ -317,7 +320,7 @@ func (c *call) functionExit(fn uint32, err error) {
 	}
 	if j < 0 {
 		if e := c.drop(dropUnbalancedExit); e != nil {
-			e.Str("detail", fallbackName(fn)).Msg("observe: guest reported the exit of a function with no open span; ignored")
+			e.Str("detail", names.Fallback(fn)).Msg("observe: guest reported the exit of a function with no open span; ignored")
 		}
 		return
 	}
@@ -482,9 +485,9 @@ func (c *call) spanTags(mod api.Module, ptr uint64, n uint32) {
 	if !ok {
 		return
 	}
-	ts := tagScanner{s: viewString(b)}
+	ts := tags.Scanner{S: viewString(b)}
 	for {
-		key, value, hasValue, ok := ts.next()
+		key, value, hasValue, ok := ts.Next()
 		if !ok {
 			return
 		}

@@ -1,4 +1,4 @@
-package observe
+package names
 
 import (
 	"strings"
@@ -16,10 +16,10 @@ func TestDisplayName(t *testing.T) {
 		{"_ZN3foo3barEv.cold", "foo::bar()"},          // C++ clone suffix dropped
 		{"_Z", "_Z"},                                  // not a whole mangled name
 		{"bad\xffname", "bad\uFFFDname"},              // invalid UTF-8 replaced
-		{strings.Repeat("x", 5000), strings.Repeat("x", maxFunctionName)},
+		{strings.Repeat("x", 5000), strings.Repeat("x", MaxLength)},
 	} {
-		if got := displayName(tc.in); got != tc.want {
-			t.Errorf("displayName(%.40q) = %.40q, want %.40q", tc.in, got, tc.want)
+		if got := Display(tc.in); got != tc.want {
+			t.Errorf("Display(%.40q) = %.40q, want %.40q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -42,8 +42,8 @@ func TestMatchGlob(t *testing.T) {
 		{"", "", true},
 		{"", "x", false},
 	} {
-		if got := matchGlob(tc.pattern, tc.s); got != tc.want {
-			t.Errorf("matchGlob(%q, %q) = %v", tc.pattern, tc.s, got)
+		if got := Match(tc.pattern, tc.s); got != tc.want {
+			t.Errorf("Match(%q, %q) = %v", tc.pattern, tc.s, got)
 		}
 	}
 }
@@ -56,9 +56,9 @@ func FuzzDisplayName(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		got := displayName(name)
-		if !utf8.ValidString(got) || len(got) > maxFunctionName+3 {
-			t.Fatalf("displayName(%q) = %q", name, got)
+		got := Display(name)
+		if !utf8.ValidString(got) || len(got) > MaxLength+3 {
+			t.Fatalf("Display(%q) = %q", name, got)
 		}
 	})
 }
@@ -68,8 +68,8 @@ func FuzzDisplayName(f *testing.F) {
 func FuzzMatchGlob(f *testing.F) {
 	f.Add("a*b?c", "axxbyc")
 	f.Fuzz(func(t *testing.T, pattern, s string) {
-		matchGlob(pattern, s)
-		if !strings.ContainsAny(s, "*?") && !matchGlob(s, s) {
+		Match(pattern, s)
+		if !strings.ContainsAny(s, "*?") && !Match(s, s) {
 			t.Fatalf("%q does not match itself", s)
 		}
 	})

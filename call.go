@@ -9,7 +9,6 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -124,108 +123,6 @@ func pluginCall(ctx context.Context) (key any, c *call) {
 		c = v.(*call)
 	}
 	return key, c
-}
-
-// exportListener watches the exported functions of guest modules, to see
-// where each plugin call starts and ends. It holds nothing: the module a
-// function belongs to, and so the Observer, is found from its definition.
-type exportListener struct{}
-
-var _ experimental.FunctionListener = exportListener{}
-
-func (exportListener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
-	// The Extism kernel is compiled with the same ctx, so its exports have
-	// listeners too; its instances are the only unnamed ones.
-	if mod.Name() == "" {
-		return
-	}
-	p, c := pluginCall(ctx)
-	if p == nil {
-		return // not called through Extism
-	}
-	if c != nil {
-		if c.ctx == ctx {
-			if c.initialized {
-				c.resume(def) // the export the app called, after the initialisation
-				return
-			}
-			c.enterExport(mod, def)
-			return
-		}
-		// A call that never saw its After or Abort: end it rather than
-		// let it swallow this one.
-		calls.Delete(p)
-		c.finish(nil, nil, errAbandoned)
-		c.release()
-	}
-	info := moduleOf(mod, def)
-	if info == nil {
-		return // compiled without an Observer's Context
-	}
-	c = info.obs.startCall(ctx, p, mod, info, def.ExportNames()[0])
-	if isRuntimeInit(def) {
-		// The initialisation is a span of its own, in the call span.
-		c.initializing, c.initFn = true, def.Index()
-		c.functionEnter(def.Index(), c.function)
-	}
-	calls.Store(p, c)
-}
-
-func (exportListener) After(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64) {
-	end(ctx, mod, def, results, nil)
-}
-
-func (exportListener) Abort(ctx context.Context, mod api.Module, def api.FunctionDefinition, err error) {
-	end(ctx, mod, def, nil, err)
-}
-
-func end(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64, err error) {
-	if mod.Name() == "" {
-		return
-	}
-	p, c := pluginCall(ctx)
-	if c == nil || c.ctx != ctx {
-		return
-	}
-	if c.depth > 0 {
-		c.exitExport(def, err)
-		return
-	}
-	if c.initializing && err == nil {
-		c.initializing, c.initialized = false, true
-		c.endInit()
-		return
-	}
-	calls.Delete(p)
-	c.finish(def, results, err)
-	c.release()
-}
-
-// enterExport is a call of an export of mod from within the call: of
-// another module of the manifest, through Extism's linking, or of the same
-// one.
-func (c *call) enterExport(mod api.Module, def api.FunctionDefinition) {
-	c.depth++
-	c.modules = append(c.modules, moduleFrame{c.mod, c.info})
-	c.mod = mod
-	if info := moduleOf(mod, def); info != nil {
-		c.info = info
-		if name := info.spanName(def.Index()); name != "" {
-			c.functionEnter(def.Index(), name)
-		}
-	}
-}
-
-func (c *call) exitExport(def api.FunctionDefinition, err error) {
-	c.depth--
-	if c.info != nil && c.info.spanName(def.Index()) != "" {
-		c.functionExit(def.Index(), failure(err))
-	}
-	if n := len(c.modules); n > 0 {
-		c.mod, c.info = c.modules[n-1].mod, c.modules[n-1].info
-		c.modules[n-1] = moduleFrame{}
-		c.modules = c.modules[:n-1]
-	}
 }
 
 // callSpanOptions are the call span's start options, made once: a slice

@@ -1,0 +1,187 @@
+// Package statsd parses the statsd lines guests send as metrics (format 1
+// of the Observe API's metric function), with sample rates and DogStatsD
+// tags, without allocating.
+package statsd
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/extism-observe/observe/internal/tags"
+)
+
+// Kind is the instrument a statsd line asks for, from its type field.
+type Kind uint8
+
+const (
+	Counter      Kind = iota + 1 // c
+	Gauge                        // g
+	Timer                        // ms
+	Histogram                    // h
+	Distribution                 // d
+	Set                          // s
+)
+
+// String returns the name used in logs, which users know better than the
+// one-letter statsd type.
+func (k Kind) String() string {
+	switch k {
+	case Counter:
+		return "counter"
+	case Gauge:
+		return "gauge"
+	case Timer:
+		return "timer"
+	case Histogram:
+		return "histogram"
+	case Distribution:
+		return "distribution"
+	case Set:
+		return "set"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Errors for a malformed statsd line. They are sentinels so that rejecting a
+// line allocates nothing, and their messages are written to be read in a log
+// next to the offending line.
+var (
+	ErrNoColon     = errors.New("missing ':' between name and value")
+	ErrEmptyName   = errors.New("empty metric name before ':'")
+	ErrBadName     = errors.New("name is not a valid OpenTelemetry instrument name (letters, digits, '_', '.', '-', '/'; starts with a letter; at most 255)")
+	ErrNoType      = errors.New("missing '|type'")
+	ErrBadValue    = errors.New("value is not a finite number")
+	ErrUnknownType = errors.New("unknown metric type (want c, g, ms, h, d or s)")
+	ErrNegative    = errors.New("counters, timers, histograms and distributions take no negative values")
+	ErrBadRate     = errors.New("sample rate must be a number in (0, 1]")
+)
+
+// Line is one parsed statsd line. Its strings point into the line, so
+// parsing allocates nothing.
+type Line struct {
+	Name     string  // substring of the input
+	Value    float64 // finite
+	Relative bool    // gauge value written with an explicit sign (+n / -n): add to the current value
+	Kind     Kind
+	Rate     float64 // sample rate in (0, 1]; 1 when absent
+	Tags     string  // raw DogStatsD tag list after '#', substring of the input; "" when absent; iterate with tags.Scanner
+}
+
+// Parse parses one line (no '\n'; a trailing '\r' is ignored):
+//
+//	name:value|type[|@rate][|#k:v,k2:v2]
+//
+// The optional sections may come in either order; when one is repeated the
+// last wins. Other sections (DogStatsD "c:container-id", "T1700000000") are
+// ignored, so that guests written for newer agents still get their metrics
+// through. Spaces and tabs around the name, value, type and sections are
+// tolerated.
+func Parse(line string) (Line, error) {
+	line = strings.TrimSuffix(line, "\r")
+	name, rest, found := strings.Cut(line, ":")
+	if !found {
+		return Line{}, ErrNoColon
+	}
+	name = tags.TrimSpacesTabs(name)
+	if name == "" {
+		return Line{}, ErrEmptyName
+	}
+	if !ValidName(name) {
+		return Line{}, ErrBadName
+	}
+	value, rest, found := strings.Cut(rest, "|")
+	if !found {
+		return Line{}, ErrNoType
+	}
+	value = tags.TrimSpacesTabs(value)
+	v, err := strconv.ParseFloat(value, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return Line{}, ErrBadValue
+	}
+	typ, sections, _ := strings.Cut(rest, "|")
+	var kind Kind
+	switch tags.TrimSpacesTabs(typ) {
+	case "":
+		return Line{}, ErrNoType
+	case "c":
+		kind = Counter
+	case "g":
+		kind = Gauge
+	case "ms":
+		kind = Timer
+	case "h":
+		kind = Histogram
+	case "d":
+		kind = Distribution
+	case "s":
+		kind = Set
+	default:
+		return Line{}, ErrUnknownType
+	}
+	// statsd reads a signed gauge as a change, not a new value: a gauge
+	// cannot be set below zero in one line.
+	relative := kind == Gauge && (value[0] == '+' || value[0] == '-')
+	if v < 0 && kind != Gauge && kind != Set {
+		// These only ever count or measure something that happened.
+		return Line{}, ErrNegative
+	}
+	l := Line{Name: name, Value: v, Relative: relative, Kind: kind, Rate: 1}
+	for sections != "" {
+		var sec string
+		sec, sections, _ = strings.Cut(sections, "|")
+		sec = tags.TrimSpacesTabs(sec)
+		if sec == "" {
+			continue
+		}
+		switch sec[0] {
+		case '@':
+			r, err := strconv.ParseFloat(tags.TrimSpacesTabs(sec[1:]), 64)
+			// Written so that NaN fails too.
+			if err != nil || !(r > 0 && r <= 1) {
+				return Line{}, ErrBadRate
+			}
+			l.Rate = r
+		case '#':
+			l.Tags = sec[1:]
+		}
+	}
+	return l, nil
+}
+
+// Next splits a payload of '\n'-joined lines: it returns the first
+// line and the rest, and ok=false at the end. Lines holding nothing but
+// spaces, tabs or '\r' are skipped, so a trailing newline or a CRLF blank
+// line is not reported as a bad metric.
+func Next(payload string) (line, rest string, ok bool) {
+	for payload != "" {
+		line, payload, _ = strings.Cut(payload, "\n")
+		for i := 0; i < len(line); i++ {
+			if c := line[i]; c != ' ' && c != '\t' && c != '\r' {
+				return line, payload, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// ValidName reports whether name is a valid OpenTelemetry instrument
+// name: 1..255 chars, first an ASCII letter, then ASCII letters, digits, '_',
+// '.', '-', '/'. The OTel SDK reports an error for any other name; checking
+// here lets the guest's line be dropped with a message that says why.
+func ValidName(name string) bool {
+	if len(name) == 0 || len(name) > 255 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '/'):
+		default:
+			return false
+		}
+	}
+	return true
+}

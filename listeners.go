@@ -1,0 +1,256 @@
+package observe
+
+// The wazero function listeners of an Observer, and the factory that
+// attaches them, in one place: which wazero hook each listens to and what
+// it does.
+//
+//   - exportListener, on the exports of guest modules: where each plugin
+//     call starts and ends (call.go), and calls into linked modules.
+//   - functionListener, on the functions WithFunctionSpans picks: a
+//     function span per call.
+//   - extismLogListener, on Extism's log_* host functions (WithExtismLogs):
+//     the logs of PDK guests.
+//
+// The Observe API's host functions need no listener: their Extism
+// callbacks do the work (observeapi.go).
+
+import (
+	"context"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/extism-observe/observe/internal/names"
+)
+
+type listenerFactory Observer
+
+// NewFunctionListener learns each function of a guest module and attaches
+// a listener to each export that can start a plugin call, to see calls
+// start and end, and to the functions WithFunctionSpans picks. Every other
+// function runs without one, at full speed. Of host functions, only
+// Extism's log functions get one, with WithExtismLogs.
+//
+// The listeners hold no state of their own: with a shared compilation
+// cache, those of the first compile serve every later plugin of the same
+// bytes, whichever Observer created it. See module.
+func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	o := (*Observer)(f)
+	if def.GoFunction() != nil {
+		if o.extismLogs && def.ModuleName() == extismEnv {
+			if level, ok := extismLogLevels[def.Name()]; ok {
+				return &extismLogListener{level: level}
+			}
+		}
+		return nil
+	}
+	mod := o.learn(def)
+	// Only an export without parameters can start a plugin call: Extism
+	// calls exports with none. Leaving the others without a listener spares
+	// the Extism kernel's own exports (alloc, load_u8, ...), which are
+	// called all through every plugin call, and often per byte.
+	if len(def.ExportNames()) > 0 && len(def.ParamTypes()) == 0 {
+		return exportListener{}
+	}
+	if mod != nil && mod.spanName(def.Index()) != "" {
+		return functionListener{}
+	}
+	return nil
+}
+
+// functionSpanName returns the span name of a guest function when it
+// matches a WithFunctionSpans pattern, else "".
+func (o *Observer) functionSpanName(def api.FunctionDefinition) string {
+	if len(o.functionSpans) == 0 {
+		return ""
+	}
+	name := names.Display(def.Name())
+	if name == "" {
+		name = names.Fallback(def.Index())
+	}
+	for _, p := range o.functionSpans {
+		if names.Match(p, name) || (def.Name() != "" && names.Match(p, def.Name())) {
+			return name
+		}
+	}
+	return ""
+}
+
+// exportListener watches the exported functions of guest modules, to see
+// where each plugin call starts and ends. It holds nothing: the module a
+// function belongs to, and so the Observer, is found from its definition.
+type exportListener struct{}
+
+var _ experimental.FunctionListener = exportListener{}
+
+func (exportListener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	// The Extism kernel is compiled with the same ctx, so its exports have
+	// listeners too; its instances are the only unnamed ones.
+	if mod.Name() == "" {
+		return
+	}
+	p, c := pluginCall(ctx)
+	if p == nil {
+		return // not called through Extism
+	}
+	if c != nil {
+		if c.ctx == ctx {
+			if c.initialized {
+				c.resume(def) // the export the app called, after the initialisation
+				return
+			}
+			c.enterExport(mod, def)
+			return
+		}
+		// A call that never saw its After or Abort: end it rather than
+		// let it swallow this one.
+		calls.Delete(p)
+		c.finish(nil, nil, errAbandoned)
+		c.release()
+	}
+	info := moduleOf(mod, def)
+	if info == nil {
+		return // compiled without an Observer's Context
+	}
+	c = info.obs.startCall(ctx, p, mod, info, def.ExportNames()[0])
+	if isRuntimeInit(def) {
+		// The initialisation is a span of its own, in the call span.
+		c.initializing, c.initFn = true, def.Index()
+		c.functionEnter(def.Index(), c.function)
+	}
+	calls.Store(p, c)
+}
+
+func (exportListener) After(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64) {
+	end(ctx, mod, def, results, nil)
+}
+
+func (exportListener) Abort(ctx context.Context, mod api.Module, def api.FunctionDefinition, err error) {
+	end(ctx, mod, def, nil, err)
+}
+
+func end(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64, err error) {
+	if mod.Name() == "" {
+		return
+	}
+	p, c := pluginCall(ctx)
+	if c == nil || c.ctx != ctx {
+		return
+	}
+	if c.depth > 0 {
+		c.exitExport(def, err)
+		return
+	}
+	if c.initializing && err == nil {
+		c.initializing, c.initialized = false, true
+		c.endInit()
+		return
+	}
+	calls.Delete(p)
+	c.finish(def, results, err)
+	c.release()
+}
+
+// enterExport is a call of an export of mod from within the call: of
+// another module of the manifest, through Extism's linking, or of the same
+// one.
+func (c *call) enterExport(mod api.Module, def api.FunctionDefinition) {
+	c.depth++
+	c.modules = append(c.modules, moduleFrame{c.mod, c.info})
+	c.mod = mod
+	if info := moduleOf(mod, def); info != nil {
+		c.info = info
+		if name := info.spanName(def.Index()); name != "" {
+			c.functionEnter(def.Index(), name)
+		}
+	}
+}
+
+func (c *call) exitExport(def api.FunctionDefinition, err error) {
+	c.depth--
+	if c.info != nil && c.info.spanName(def.Index()) != "" {
+		c.functionExit(def.Index(), failure(err))
+	}
+	if n := len(c.modules); n > 0 {
+		c.mod, c.info = c.modules[n-1].mod, c.modules[n-1].info
+		c.modules[n-1] = moduleFrame{}
+		c.modules = c.modules[:n-1]
+	}
+}
+
+// functionListener gives a span to each call of a guest function picked by
+// WithFunctionSpans.
+type functionListener struct{}
+
+var _ experimental.FunctionListener = functionListener{}
+
+func (functionListener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	c := lookupCall(ctx)
+	if c == nil {
+		return
+	}
+	info := c.info
+	if mod != c.mod {
+		info = moduleOf(mod, def)
+	}
+	if info != nil {
+		if name := info.spanName(def.Index()); name != "" {
+			c.functionEnter(def.Index(), name)
+		}
+	}
+}
+
+func (functionListener) After(ctx context.Context, _ api.Module, def api.FunctionDefinition, _ []uint64) {
+	if c := lookupCall(ctx); c != nil {
+		c.functionExit(def.Index(), nil)
+	}
+}
+
+func (functionListener) Abort(ctx context.Context, _ api.Module, def api.FunctionDefinition, err error) {
+	if c := lookupCall(ctx); c != nil {
+		c.functionExit(def.Index(), failure(err))
+	}
+}
+
+// extismLogListener sends the logs of Extism PDK guests to the observer's
+// logger, with the trace and span IDs of the call, alongside the Extism
+// SDK's own handling of them.
+type extismLogListener struct {
+	level zerolog.Level
+}
+
+var _ experimental.FunctionListener = (*extismLogListener)(nil)
+
+func (l *extismLogListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
+	c := lookupCall(ctx)
+	if c == nil || !c.logWanted(l.level) {
+		return
+	}
+	// The message is an Extism memory block: an offset into the kernel's
+	// memory, whose length the kernel knows.
+	kernel, ok := ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+	if !ok {
+		return
+	}
+	length := kernel.ExportedFunction("length")
+	if length == nil {
+		return
+	}
+	offset := params[0]
+	out, err := length.Call(ctx, offset)
+	if err != nil || len(out) != 1 {
+		c.report(dropBadMemory, "observe: Extism log message is not a valid memory block; dropped")
+		return
+	}
+	b, truncated, ok := c.guestBytes(kernel, "Extism log message", offset, uint32(min(out[0], 1<<32-1)))
+	if !ok {
+		return
+	}
+	c.emitLog(l.level, 0, b, truncated, "extism")
+}
+
+func (*extismLogListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+
+func (*extismLogListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
