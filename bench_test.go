@@ -40,6 +40,8 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/extism-observe/observe"
+
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 // benchChunk is the number of ops of one plugin call in the loop
@@ -396,8 +398,8 @@ func logNativeEquivalent(b *testing.B) benchCase {
 	return benchCase{run: func(n int) {
 		for range n {
 			msg := string([]byte(benchLogMessage))
-			span.AddEvent(observe.EventLog, trace.WithAttributes(
-				observe.AttrLogSeverity.String("info"), observe.AttrLogMessage.String(msg)))
+			span.AddEvent(conv.EventLog, trace.WithAttributes(
+				conv.LogSeverity.String("info"), conv.LogMessage.String(msg)))
 			logger.Info().Hex("trace_id", tid[:]).Hex("span_id", sid[:]).
 				Str("module", "main_0").Str("function", "logs").Msg(msg)
 		}

@@ -13,19 +13,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
-)
 
-// Attributes of the span of a plugin call.
-const (
-	// AttrFunction is the name of the export the call ran.
-	AttrFunction = attribute.Key("extism.function")
-	// AttrModule is the name of the module instance the call ran in (Extism
-	// names the main module of instance N "main_N").
-	AttrModule = attribute.Key("extism.module")
-	// AttrReturnCode is the i32 the export returned, when it returns one.
-	AttrReturnCode = attribute.Key("extism.return_code")
-	// AttrExitCode is the WASI exit code, when the guest called proc_exit.
-	AttrExitCode = attribute.Key("extism.exit_code")
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 // attrErrorType is the semantic conventions' error.type, set on failed
@@ -147,14 +136,14 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 	if c.recording {
 		// Set after the start, not passed to it: building them costs
 		// allocations that a call nobody records should not pay.
-		c.callSpan.SetAttributes(AttrFunction.String(function), AttrModule.String(c.module))
+		c.callSpan.SetAttributes(conv.Function.String(function), conv.Module.String(c.module))
 	}
 	if o.untrusted && c.recording {
 		// The guest's spans go to a trace of their own, linked both ways
 		// with the call span: they can neither forge nor clutter the
 		// caller's trace.
 		c.spanCtx, c.span = c.tracer.Start(ctx, function+" (guest)", trace.WithNewRoot(),
-			trace.WithAttributes(AttrFunction.String(function), AttrModule.String(c.module)),
+			trace.WithAttributes(conv.Function.String(function), conv.Module.String(c.module)),
 			trace.WithLinks(trace.Link{SpanContext: c.callSpan.SpanContext()}))
 		c.callSpan.AddLink(trace.Link{SpanContext: c.span.SpanContext()})
 		c.isolated = true
@@ -179,11 +168,11 @@ func (c *call) resume(def api.FunctionDefinition) {
 	c.function = def.ExportNames()[0]
 	if c.callSpan.IsRecording() {
 		c.callSpan.SetName(c.function)
-		c.callSpan.SetAttributes(AttrFunction.String(c.function))
+		c.callSpan.SetAttributes(conv.Function.String(c.function))
 	}
 	if c.isolated {
 		c.span.SetName(c.function + " (guest)")
-		c.span.SetAttributes(AttrFunction.String(c.function))
+		c.span.SetAttributes(conv.Function.String(c.function))
 	}
 }
 
@@ -234,10 +223,10 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 	if c.callSpan.IsRecording() {
 		cs := c.callSpan
 		if out.exited {
-			cs.SetAttributes(AttrExitCode.Int64(int64(out.exitCode)))
+			cs.SetAttributes(conv.ExitCode.Int64(int64(out.exitCode)))
 		}
 		if out.returned {
-			cs.SetAttributes(AttrReturnCode.Int64(int64(out.returnCode)))
+			cs.SetAttributes(conv.ReturnCode.Int64(int64(out.returnCode)))
 		}
 		if out.errorType != "" {
 			cs.SetAttributes(attrErrorType.String(out.errorType))

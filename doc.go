@@ -48,7 +48,7 @@
 // # Where the data goes
 //
 //   - Spans: the call span (named after the export, attributes
-//     [AttrFunction], [AttrModule], [AttrReturnCode], [AttrExitCode]; on a
+//     extism.function, extism.module, extism.return_code, extism.exit_code; on a
 //     failed call, status Error, the conventional error.type, and the
 //     standard exception event with wazero's stack trace) and the
 //     guest's spans, to the TracerProvider of [WithTracerProvider], else the

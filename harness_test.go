@@ -21,6 +21,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extism-observe/observe"
+
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 // harness is a real OpenTelemetry SDK pipeline with in-memory readers and a
@@ -170,9 +172,9 @@ func logEvents(s sdktrace.ReadOnlySpan) []string {
 		var sev, msg string
 		for _, kv := range e.Attributes {
 			switch kv.Key {
-			case observe.AttrLogSeverity:
+			case conv.LogSeverity:
 				sev = kv.Value.AsString()
-			case observe.AttrLogMessage:
+			case conv.LogMessage:
 				msg = kv.Value.AsString()
 			}
 		}

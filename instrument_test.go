@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extism-observe/observe"
+
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 // runOnce calls export fn once, under a request span, and returns the
@@ -27,9 +29,9 @@ func (h *harness) runOnce(file, fn string, wasi bool) trace.SpanContext {
 
 func memoryGrowEvents(s sdktrace.ReadOnlySpan) (out []int64) {
 	for _, e := range s.Events() {
-		if e.Name == observe.EventMemoryGrow {
+		if e.Name == conv.EventMemoryGrow {
 			for _, kv := range e.Attributes {
-				if kv.Key == observe.AttrGrowBytes {
+				if kv.Key == conv.GrowBytes {
 					out = append(out, kv.Value.AsInt64())
 				}
 			}
@@ -71,15 +73,15 @@ func TestInstrumentedModuleAllFunctionSpans(t *testing.T) {
 			if got := memoryGrowEvents(grow); !slices.Equal(got, []int64{2 << 16}) {
 				t.Errorf("grow's memory.grow events %v, want one of 128 KiB", got)
 			}
-			if got := attrs(grow)["wasm.memory.grown_bytes"]; got != int64(2<<16) {
-				t.Errorf("grow's wasm.memory.grown_bytes = %v", got)
+			if got := attrs(grow)["wasm.memory.grown.bytes"]; got != int64(2<<16) {
+				t.Errorf("grow's wasm.memory.grown.bytes = %v", got)
 			}
 			if got := attrs(grow)["wasm.function.index"]; got != int64(14) {
 				t.Errorf("grow's wasm.function.index = %v", got)
 			}
 			// Memory growth is on the innermost span and nowhere else.
 			for _, s := range h.rec.Ended() {
-				if s.Name() != "grow" && (len(memoryGrowEvents(s)) > 0 || attrs(s)["wasm.memory.grown_bytes"] != nil) {
+				if s.Name() != "grow" && (len(memoryGrowEvents(s)) > 0 || attrs(s)["wasm.memory.grown.bytes"] != nil) {
 					t.Errorf("memory growth also on %s", s.Name())
 				}
 			}
@@ -175,8 +177,8 @@ func TestMinDurationRehomesWhatDroppedSpansHeld(t *testing.T) {
 	if got := logEvents(manual); !slices.Equal(got, []string{"info in manual"}) || attrs(manual)["k"] != "v" {
 		t.Errorf("manual.in.mixed logs %q attrs %v", got, attrs(manual))
 	}
-	if got := memoryGrowEvents(fn); !slices.Equal(got, []int64{2 << 16}) || attrs(fn)["wasm.memory.grown_bytes"] != int64(2<<16) {
-		t.Errorf("run's memory growth %v %v", got, attrs(fn)["wasm.memory.grown_bytes"])
+	if got := memoryGrowEvents(fn); !slices.Equal(got, []int64{2 << 16}) || attrs(fn)["wasm.memory.grown.bytes"] != int64(2<<16) {
+		t.Errorf("run's memory growth %v %v", got, attrs(fn)["wasm.memory.grown.bytes"])
 	}
 	// The log line went out at once, with the nearest span started then.
 	for _, l := range h.logLines() {

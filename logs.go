@@ -8,25 +8,17 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/otel/attribute"
 	otellog "go.opentelemetry.io/otel/log"
+
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 // Guest log levels, as the Observe API defines them.
 const (
-	LevelError = 1
-	LevelWarn  = 2
-	LevelInfo  = 3
-	LevelDebug = 4
-	LevelTrace = 5
-)
-
-// EventLog is the name of the span event that records a guest log, with
-// the attributes AttrLogSeverity and AttrLogMessage.
-const EventLog = "log"
-
-// Attributes of the "log" span event that records a guest log.
-const (
-	AttrLogSeverity = attribute.Key("log.severity")
-	AttrLogMessage  = attribute.Key("log.message")
+	levelError = 1
+	levelWarn  = 2
+	levelInfo  = 3
+	levelDebug = 4
+	levelTrace = 5
 )
 
 // zerologLevel maps a guest log level to zerolog's. Levels outside 1..5 are
@@ -34,15 +26,15 @@ const (
 // lost for an odd level; its number is kept in the guest_level field.
 func zerologLevel(level int32) (l zerolog.Level, known bool) {
 	switch {
-	case level <= LevelError:
-		return zerolog.ErrorLevel, level == LevelError
-	case level == LevelWarn:
+	case level <= levelError:
+		return zerolog.ErrorLevel, level == levelError
+	case level == levelWarn:
 		return zerolog.WarnLevel, true
-	case level == LevelInfo:
+	case level == levelInfo:
 		return zerolog.InfoLevel, true
-	case level == LevelDebug:
+	case level == levelDebug:
 		return zerolog.DebugLevel, true
-	case level == LevelTrace:
+	case level == levelTrace:
 		return zerolog.TraceLevel, true
 	}
 	return zerolog.TraceLevel, false
@@ -111,9 +103,9 @@ func (c *call) emitLog(l zerolog.Level, rawLevel int32, b []byte, truncated bool
 		r.SetSeverity(sev)
 		r.SetSeverityText(l.String())
 		r.SetBody(attribute.StringValue(msg))
-		r.AddAttributes(AttrModule.String(c.module), AttrFunction.String(c.function))
+		r.AddAttributes(conv.Module.String(c.module), conv.Function.String(c.function))
 		if truncated {
-			r.AddAttributes(AttrTruncated.Bool(true))
+			r.AddAttributes(conv.Truncated.Bool(true))
 		}
 		o.otelLogger.Emit(ctx, r)
 	}
@@ -122,7 +114,7 @@ func (c *call) emitLog(l zerolog.Level, rawLevel int32, b []byte, truncated bool
 			if msg == "" {
 				msg = ownedString(b)
 			}
-			c.addEvent(EventLog, AttrLogSeverity.String(l.String()), AttrLogMessage.String(msg))
+			c.addEvent(conv.EventLog, conv.LogSeverity.String(l.String()), conv.LogMessage.String(msg))
 		}
 		c.logFields(e)
 		if rawLevel != 0 {

@@ -18,9 +18,9 @@ import (
 	"github.com/extism-observe/observe/internal/tags"
 )
 
-// MetricFormatStatsd is the only metric format of the Observe API: one or
+// metricFormatStatsd is the only metric format of the Observe API: one or
 // more statsd lines joined by '\n'.
-const MetricFormatStatsd = 1
+const metricFormatStatsd = 1
 
 // maxGaugeSeries bounds the attribute sets whose current value a gauge
 // keeps for relative updates ("+n|g").
@@ -219,7 +219,7 @@ func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
 	if c.obs.metricsOff {
 		return // a no-op MeterProvider: nothing to read, parse or record
 	}
-	if format != MetricFormatStatsd {
+	if format != metricFormatStatsd {
 		if e := c.drop(dropBadMetric); e != nil {
 			e.Str("detail", "format="+strconv.FormatInt(int64(format), 10)).
 				Msg("observe: guest metric dropped: unknown format (only 1, statsd, is defined)")

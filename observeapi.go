@@ -11,12 +11,12 @@ import (
 
 // Namespaces of the Observe API that guests import.
 const (
-	// NamespaceLegacy is the original Observe API, with i64 pointers.
-	NamespaceLegacy = "dylibso_observe"
-	// NamespaceAPI is the current manual Observe API, with i32 pointers.
-	NamespaceAPI = "dylibso:observe/api"
-	// NamespaceInstrument is the current automatic instrumentation API.
-	NamespaceInstrument = "dylibso:observe/instrument"
+	// nsLegacy is the original Observe API, with i64 pointers.
+	nsLegacy = "dylibso_observe"
+	// nsAPI is the current manual Observe API, with i32 pointers.
+	nsAPI = "dylibso:observe/api"
+	// nsInstrument is the current automatic instrumentation API.
+	nsInstrument = "dylibso:observe/instrument"
 )
 
 // hostOp is what an Observe API host function does.
@@ -42,22 +42,22 @@ type hostFunc struct {
 }
 
 var hostFuncs = []hostFunc{
-	{NamespaceLegacy, "metric", opMetric, true},
-	{NamespaceLegacy, "log", opLog, true},
-	{NamespaceLegacy, "span_enter", opSpanEnter, true},
-	{NamespaceLegacy, "span_exit", opSpanExit, true},
-	{NamespaceLegacy, "span_tags", opSpanTags, true},
-	{NamespaceLegacy, "instrument_enter", opFunctionEnter, true},
-	{NamespaceLegacy, "instrument_exit", opFunctionExit, true},
-	{NamespaceLegacy, "instrument_memory_grow", opMemoryGrow, true},
-	{NamespaceAPI, "metric", opMetric, false},
-	{NamespaceAPI, "log", opLog, false},
-	{NamespaceAPI, "span-enter", opSpanEnter, false},
-	{NamespaceAPI, "span-exit", opSpanExit, false},
-	{NamespaceAPI, "span-tags", opSpanTags, false},
-	{NamespaceInstrument, "enter", opFunctionEnter, false},
-	{NamespaceInstrument, "exit", opFunctionExit, false},
-	{NamespaceInstrument, "memory-grow", opMemoryGrow, false},
+	{nsLegacy, "metric", opMetric, true},
+	{nsLegacy, "log", opLog, true},
+	{nsLegacy, "span_enter", opSpanEnter, true},
+	{nsLegacy, "span_exit", opSpanExit, true},
+	{nsLegacy, "span_tags", opSpanTags, true},
+	{nsLegacy, "instrument_enter", opFunctionEnter, true},
+	{nsLegacy, "instrument_exit", opFunctionExit, true},
+	{nsLegacy, "instrument_memory_grow", opMemoryGrow, true},
+	{nsAPI, "metric", opMetric, false},
+	{nsAPI, "log", opLog, false},
+	{nsAPI, "span-enter", opSpanEnter, false},
+	{nsAPI, "span-exit", opSpanExit, false},
+	{nsAPI, "span-tags", opSpanTags, false},
+	{nsInstrument, "enter", opFunctionEnter, false},
+	{nsInstrument, "exit", opFunctionExit, false},
+	{nsInstrument, "memory-grow", opMemoryGrow, false},
 }
 
 // params returns the wasm parameter types of f.

@@ -12,24 +12,8 @@ import (
 
 	"github.com/extism-observe/observe/internal/names"
 	"github.com/extism-observe/observe/internal/tags"
-)
 
-// Attributes and events of guest spans.
-const (
-	// AttrTruncated marks a guest span whose name was cut to
-	// Limits.MaxStringBytes.
-	AttrTruncated = attribute.Key("observe.truncated")
-	// AttrFunctionIndex is the wasm function index of a function span.
-	AttrFunctionIndex = attribute.Key("wasm.function.index")
-	// AttrMemoryGrownBytes is the memory growth recorded on a span so far,
-	// in bytes (the running total of its memory.grow events).
-	AttrMemoryGrownBytes = attribute.Key("wasm.memory.grown_bytes")
-	// AttrGrowPages and AttrGrowBytes are the size of one growth, on a
-	// memory.grow event.
-	AttrGrowPages = attribute.Key("wasm.memory.grow.pages")
-	AttrGrowBytes = attribute.Key("wasm.memory.grow.bytes")
-	// EventMemoryGrow is the name of the event that records memory growth.
-	EventMemoryGrow = "memory.grow"
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 const wasmPageSize = 64 << 10
@@ -166,7 +150,7 @@ func (c *call) push(kind frameKind, fn uint32, name string) *frame {
 		if f.node != nil {
 			f.node.fn = fn // its attribute is set when it is emitted
 		} else {
-			f.span.SetAttributes(AttrFunctionIndex.Int64(int64(fn)))
+			f.span.SetAttributes(conv.FunctionIndex.Int64(int64(fn)))
 		}
 	}
 	c.stack = append(c.stack, f)
@@ -261,7 +245,7 @@ func (c *call) spanEnter(mod api.Module, ptr uint64, n uint32) {
 	}
 	f := c.push(manualFrame, 0, name)
 	if truncated {
-		f.setAttribute(AttrTruncated.Bool(true))
+		f.setAttribute(conv.Truncated.Bool(true))
 	}
 }
 
@@ -447,13 +431,13 @@ func (c *call) emit(n *node, parentCtx context.Context) {
 	ctx, span := c.tracer.Start(parentCtx, n.name, trace.WithTimestamp(n.start), trace.WithAttributes(n.attrs...))
 	if n.function {
 		// Not among attrs: those move to the parent when a span is dropped.
-		span.SetAttributes(AttrFunctionIndex.Int64(int64(n.fn)))
+		span.SetAttributes(conv.FunctionIndex.Int64(int64(n.fn)))
 	}
 	for _, e := range n.events {
 		span.AddEvent(e.name, trace.WithTimestamp(e.at), trace.WithAttributes(e.attrs...))
 	}
 	if n.grown > 0 {
-		span.SetAttributes(AttrMemoryGrownBytes.Int64(n.grown))
+		span.SetAttributes(conv.MemoryGrown.Int64(n.grown))
 	}
 	for _, ch := range n.children {
 		c.emit(ch, ctx)
@@ -505,17 +489,12 @@ func (c *call) spanTags(mod api.Module, ptr uint64, n uint32) {
 	}
 }
 
-// GuestKeyPrefix namespaces the span tags of untrusted guests (see
-// WithUntrustedGuests), and of any guest that uses the library's own
-// namespaces: "extism.", "observe." and "wasm.".
-const GuestKeyPrefix = "guest."
-
 // guestKey returns the attribute key for a tag key the guest wrote (which
 // may alias guest memory), owned.
 func (c *call) guestKey(key string) string {
 	if c.obs.untrusted || strings.HasPrefix(key, "extism.") || strings.HasPrefix(key, "observe.") ||
 		strings.HasPrefix(key, "wasm.") {
-		return GuestKeyPrefix + owned(key)
+		return conv.GuestPrefix + owned(key)
 	}
 	return c.intern(key)
 }
@@ -551,7 +530,7 @@ func (c *call) memoryGrow(pages uint32) {
 	}
 	bytes := int64(pages) * wasmPageSize
 	c.grownTotal += bytes
-	c.addEvent(EventMemoryGrow, AttrGrowPages.Int64(int64(pages)), AttrGrowBytes.Int64(bytes))
+	c.addEvent(conv.EventMemoryGrow, conv.GrowPages.Int64(int64(pages)), conv.GrowBytes.Int64(bytes))
 	f := c.innermost()
 	if f != nil && f.node != nil {
 		f.node.grown += bytes
@@ -565,9 +544,9 @@ func (c *call) memoryGrow(pages uint32) {
 func (c *call) addGrown(f *frame, bytes int64) {
 	if f == nil || f.placeholder {
 		c.grown += bytes
-		c.span.SetAttributes(AttrMemoryGrownBytes.Int64(c.grown))
+		c.span.SetAttributes(conv.MemoryGrown.Int64(c.grown))
 		return
 	}
 	f.grown += bytes
-	f.span.SetAttributes(AttrMemoryGrownBytes.Int64(f.grown))
+	f.span.SetAttributes(conv.MemoryGrown.Int64(f.grown))
 }

@@ -76,5 +76,10 @@ func guestError(export string, rc uint32, err error, timeout fmt.Stringer) error
 		}
 		return fmt.Errorf("%s exited with code %d", export, exit.ExitCode())
 	}
+	// The Extism SDK flattens the error of the guest runtime's
+	// initialisation into text: a deadline that passed there is known by it.
+	if strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+		return fmt.Errorf("%s timed out after %v (-timeout)", export, timeout)
+	}
 	return fmt.Errorf("calling %s: %w", export, err)
 }

@@ -7,15 +7,13 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 // ScopeName is the instrumentation scope of the processor's own metrics: the
 // import path of this package.
 const ScopeName = "github.com/extism-observe/observe/exporters/batch"
-
-// version is the instrumentation scope version; it follows observe.Version,
-// which this package cannot import without depending on the Extism SDK.
-const version = "0.1.0"
 
 // dropReason says why a span that ended while the processor ran was never
 // given to the exporter.
@@ -59,7 +57,7 @@ type counts struct {
 // included, stay readable by a MeterProvider shut down after the
 // TracerProvider, as it usually is.
 func (c *counts) registerMetrics(mp metric.MeterProvider) error {
-	meter := mp.Meter(ScopeName, metric.WithInstrumentationVersion(version))
+	meter := mp.Meter(ScopeName, metric.WithInstrumentationVersion(conv.Version))
 	dropped, err1 := meter.Int64ObservableCounter("observe.exporter.spans.dropped",
 		metric.WithDescription("Ended, sampled spans that were never given to the exporter, by reason: queue_full (the queue was full) or shutdown (Shutdown ran out of time)."),
 		metric.WithUnit("{span}"))

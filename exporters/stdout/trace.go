@@ -17,13 +17,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-)
 
-// Attributes of the "log" span event that records a guest log; the same keys
-// as observe.AttrLogSeverity and observe.AttrLogMessage.
-const (
-	attrLogSeverity = attribute.Key("log.severity")
-	attrLogMessage  = attribute.Key("log.message")
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 const (
@@ -441,14 +436,14 @@ func (e *SpanExporter) spanLine(p *printer, s sdktrace.ReadOnlySpan) {
 // their name, each followed by its other attributes.
 func eventLine(p *printer, ev sdktrace.Event) {
 	attrs := ev.Attributes
-	if ev.Name == "log" {
+	if ev.Name == conv.EventLog {
 		level, msg := "log", ""
 		rest := make([]attribute.KeyValue, 0, len(attrs))
 		for _, kv := range attrs {
 			switch {
-			case kv.Key == attrLogSeverity:
+			case kv.Key == conv.LogSeverity:
 				level = kv.Value.Emit()
-			case kv.Key == attrLogMessage:
+			case kv.Key == conv.LogMessage:
 				msg = kv.Value.Emit()
 			default:
 				rest = append(rest, kv)

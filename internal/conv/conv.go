@@ -1,0 +1,48 @@
+// Package conv holds the names the library gives to what it records:
+// attribute keys, event names, its instrumentation scope and version. The
+// root package and the exporters share them from here, so that a name is
+// written once. The README lists them all for users.
+package conv
+
+import "go.opentelemetry.io/otel/attribute"
+
+// ScopeName is the instrumentation scope of the library's tracer and meter.
+const ScopeName = "github.com/extism-observe/observe"
+
+// Version is the library's version, recorded as the instrumentation scope
+// version.
+const Version = "0.1.0"
+
+// Attributes of the span of a plugin call.
+const (
+	Function   = attribute.Key("extism.function")    // the export the call ran
+	Module     = attribute.Key("extism.module")      // the module instance ("main_N")
+	ReturnCode = attribute.Key("extism.return_code") // the i32 the export returned
+	ExitCode   = attribute.Key("extism.exit_code")   // the WASI exit code, when the guest exited
+)
+
+// Attributes and events of guest spans.
+const (
+	Truncated     = attribute.Key("observe.truncated")   // a name cut to Limits.MaxStringBytes
+	FunctionIndex = attribute.Key("wasm.function.index") // a function span's wasm function index
+
+	// EventMemoryGrow records one memory growth, with GrowPages and
+	// GrowBytes; a span's MemoryGrown is its running total.
+	EventMemoryGrow = "memory.grow"
+	GrowPages       = attribute.Key("wasm.memory.grow.pages")
+	GrowBytes       = attribute.Key("wasm.memory.grow.bytes")
+	MemoryGrown     = attribute.Key("wasm.memory.grown.bytes")
+)
+
+// EventLog is the span event of a guest log, with LogSeverity and
+// LogMessage.
+const (
+	EventLog    = "log"
+	LogSeverity = attribute.Key("log.severity")
+	LogMessage  = attribute.Key("log.message")
+)
+
+// GuestPrefix namespaces the span tags of untrusted guests, and of any
+// guest tag in the library's own namespaces ("extism.", "observe.",
+// "wasm.").
+const GuestPrefix = "guest."
