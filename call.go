@@ -64,17 +64,9 @@ type call struct {
 	info    *module
 	modules []moduleFrame
 
-	depth      int // nested export calls within this call
-	stack      []frame
-	free       []*node // recycled nodes
-	skipped    int     // open span-enter calls dropped at a limit; their span-exit calls are dropped too
-	skippedFn  int     // the same for function enters
-	skipWhy    dropReason
-	skipWhyFn  dropReason
-	started    int   // guest spans started (manual) or kept (function)
-	tags       int   // span tags set
-	grown      int64 // memory growth recorded on the call span
-	grownTotal int64 // memory growth in the whole call
+	depth int       // nested export calls within this call
+	spans spanStack // the call's open spans
+	tags  int       // span tags set
 
 	// initializing is set while the call is the initialisation of the
 	// guest's runtime (_initialize, __wasm_call_ctors) that Extism runs
@@ -149,6 +141,10 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 		c.isolated = true
 		c.recording = c.span.IsRecording()
 	}
+	s := &c.spans
+	s.tracer, s.now, s.drops = c.tracer, time.Now, c
+	s.minDuration, s.maxDepth, s.maxSpans = o.minDuration, o.limits.MaxSpanDepth, o.limits.MaxSpansPerCall
+	s.reset(c.spanCtx, c.span)
 	if p, ok := key.(*extism.Plugin); ok && p.Adapter != nil {
 		o.reportAdapter()
 	}
@@ -191,21 +187,12 @@ func (o *Observer) reportAdapter() {
 // def and results are those of the export (def is nil when abandoned).
 func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 	out := outcomeOf(c.ctx, def, results, err)
-	if n := len(c.stack); n > 0 {
+	if c.spans.depth() > 0 {
 		desc := "span still open when the plugin call returned"
 		if out.err != nil {
 			desc = "span still open when the plugin call failed: " + out.describe()
 		}
-		now := time.Now()
-		open := 0
-		for i := n - 1; i >= 0; i-- {
-			f := c.remove(i)
-			if !f.placeholder {
-				open++
-			}
-			c.endFrame(&f, c.below(i), now, codes.Error, desc)
-		}
-		c.count(dropOpenSpan, open)
+		c.count(dropOpenSpan, c.spans.endAll(desc))
 	}
 	var desc string
 	if out.errorType != "" {
@@ -289,15 +276,8 @@ func recordException(span trace.Span, err error) {
 // release clears the call, so that nothing it held outlives it, and
 // returns it to the pool.
 func (c *call) release() {
-	clear(c.stack)
+	c.spans.release()
 	clear(c.modules)
-	stack, free, modules := c.stack[:0], c.free[:0], c.modules[:0]
-	if cap(stack) > 64 {
-		stack = nil // a deep call's stack is not kept for every later one
-	}
-	if cap(free) > 64 {
-		free = nil
-	}
-	*c = call{stack: stack, free: free, modules: modules, interned: c.interned}
+	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned}
 	callPool.Put(c)
 }

@@ -114,7 +114,7 @@ func (c *call) emitLog(l zerolog.Level, rawLevel int32, b []byte, truncated bool
 			if msg == "" {
 				msg = ownedString(b)
 			}
-			c.addEvent(conv.EventLog, conv.LogSeverity.String(l.String()), conv.LogMessage.String(msg))
+			c.spans.addEvent(conv.EventLog, conv.LogSeverity.String(l.String()), conv.LogMessage.String(msg))
 		}
 		c.logFields(e)
 		if rawLevel != 0 {
