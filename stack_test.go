@@ -1,0 +1,263 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// The span stack on its own: a real OpenTelemetry SDK pipeline, a clock the
+// test moves, and no wasm. Each step is one thing a guest does.
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// recordedDrops is the stack's dropper in these tests: it counts.
+type recordedDrops map[dropReason]int
+
+func (d recordedDrops) count(r dropReason, n int)        { d[r] += n }
+func (d recordedDrops) report(r dropReason, _ string)    { d[r]++ }
+func (d recordedDrops) drop(r dropReason) *zerolog.Event { d[r]++; return nil }
+
+// step is one guest action on the stack, or the clock moving on.
+type step struct {
+	op   string // enter, exit, fenter, fexit, fail, grow, tag, wait
+	name string
+	fn   uint32
+	wait time.Duration
+}
+
+func enter(name string) step             { return step{op: "enter", name: name} }
+func exit() step                         { return step{op: "exit"} }
+func fenter(fn uint32, name string) step { return step{op: "fenter", fn: fn, name: name} }
+func fexit(fn uint32) step               { return step{op: "fexit", fn: fn} }
+func fail(fn uint32) step                { return step{op: "fail", fn: fn} }
+func wait(d time.Duration) step          { return step{op: "wait", wait: d} }
+func grow(pages uint32) step             { return step{op: "grow", fn: pages} }
+func tag(k string) step                  { return step{op: "tag", name: k} }
+
+type stackRun struct {
+	rec   *tracetest.SpanRecorder
+	drops recordedDrops
+	clock *clock
+	root  trace.Span
+	s     *spanStack
+}
+
+func runStack(t *testing.T, minDuration time.Duration, maxDepth, maxSpans int, steps []step) *stackRun {
+	t.Helper()
+	r := &stackRun{rec: tracetest.NewSpanRecorder(), drops: recordedDrops{}, clock: &clock{t: time.Unix(1700000000, 0)}}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.rec))
+	tracer := tp.Tracer("stack_test")
+	ctx, root := tracer.Start(context.Background(), "call")
+	r.root = root
+	r.s = &spanStack{tracer: tracer, now: r.clock.now, minDuration: minDuration,
+		maxDepth: maxDepth, maxSpans: maxSpans, drops: r.drops}
+	r.s.reset(ctx, root)
+	for _, st := range steps {
+		switch st.op {
+		case "enter":
+			r.s.enter(st.name, false)
+		case "exit":
+			r.s.exit()
+		case "fenter":
+			r.s.enterFunction(st.fn, st.name)
+		case "fexit":
+			r.s.exitFunction(st.fn, nil)
+		case "fail":
+			r.s.exitFunction(st.fn, errors.New("trapped"))
+		case "wait":
+			r.clock.t = r.clock.t.Add(st.wait)
+		case "grow":
+			r.s.memoryGrow(st.fn)
+		case "tag":
+			r.s.setAttributes(attribute.Key(st.name).Bool(true))
+		}
+	}
+	if open := r.s.endAll("left open"); open > 0 {
+		r.drops[dropOpenSpan] += open
+	}
+	root.End()
+	return r
+}
+
+// tree renders the recorded spans as "parent > child [attrs]", sorted.
+func (r *stackRun) tree() []string {
+	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
+	for _, s := range r.rec.Ended() {
+		byID[s.SpanContext().SpanID()] = s
+	}
+	var out []string
+	for _, s := range r.rec.Ended() {
+		path := s.Name()
+		for p := s.Parent(); p.IsValid(); {
+			ps, ok := byID[p.SpanID()]
+			if !ok {
+				break
+			}
+			path = ps.Name() + " > " + path
+			p = ps.Parent()
+		}
+		var keys []string
+		for _, kv := range s.Attributes() {
+			if kv.Key != "wasm.function.index" {
+				keys = append(keys, string(kv.Key))
+			}
+		}
+		sort.Strings(keys)
+		if len(keys) > 0 {
+			path += " [" + strings.Join(keys, " ") + "]"
+		}
+		out = append(out, path)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *stackRun) span(name string) sdktrace.ReadOnlySpan {
+	for _, s := range r.rec.Ended() {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func TestSpanStack(t *testing.T) {
+	const min = 20 * time.Microsecond
+	for _, tc := range []struct {
+		name  string
+		min   time.Duration
+		depth int
+		spans int
+		steps []step
+		tree  []string
+		drops map[dropReason]int
+	}{
+		{
+			name:  "manual spans nest",
+			steps: []step{enter("a"), enter("b"), exit(), enter("c"), exit(), exit()},
+			tree:  []string{"call", "call > a", "call > a > b", "call > a > c"},
+		},
+		{
+			name:  "a short function span is dropped, and what it held goes to its parent",
+			min:   min,
+			steps: []step{enter("a"), fenter(1, "f"), tag("in.f"), enter("m"), exit(), wait(5 * time.Microsecond), fexit(1), exit()},
+			tree:  []string{"call", "call > a > m", "call > a [in.f]"},
+		},
+		{
+			name:  "a long function span is kept, with what it held",
+			min:   min,
+			steps: []step{fenter(1, "f"), tag("in.f"), enter("m"), wait(30 * time.Microsecond), exit(), fexit(1)},
+			tree:  []string{"call", "call > f > m", "call > f [in.f]"},
+		},
+		{
+			name:  "a failed function span is kept however short",
+			min:   min,
+			steps: []step{fenter(1, "f"), fail(1)},
+			tree:  []string{"call", "call > f"},
+		},
+		{
+			name:  "nested short functions dissolve into the long one around them",
+			min:   min,
+			steps: []step{fenter(1, "outer"), fenter(2, "inner"), enter("m"), exit(), fexit(2), wait(25 * time.Microsecond), fexit(1)},
+			tree:  []string{"call", "call > outer", "call > outer > m"},
+		},
+		{
+			name:  "an exit closes the callees that did not report theirs; manual spans stay",
+			steps: []step{fenter(1, "f"), enter("m"), fenter(2, "g"), fexit(1), exit()},
+			tree:  []string{"call", "call > f", "call > f > m", "call > f > m > g"},
+		},
+		{
+			name:  "memory growth in a dropped span lands on the call span",
+			min:   min,
+			steps: []step{fenter(1, "f"), grow(2), fexit(1)},
+			tree:  []string{"call [wasm.memory.grown.bytes]"},
+		},
+		{
+			name:  "beyond the depth limit enters and their exits are dropped",
+			depth: 2,
+			steps: []step{enter("a"), enter("b"), enter("c"), enter("d"), exit(), exit(), exit(), exit()},
+			tree:  []string{"call", "call > a", "call > a > b"},
+			drops: map[dropReason]int{dropSpanDepth: 2},
+		},
+		{
+			name:  "beyond the span limit manual spans are dropped",
+			spans: 2,
+			steps: []step{enter("a"), exit(), enter("b"), exit(), enter("c"), exit()},
+			tree:  []string{"call", "call > a", "call > b"},
+			drops: map[dropReason]int{dropSpanLimit: 1},
+		},
+		{
+			name:  "unbalanced exits are reported, not applied",
+			steps: []step{exit(), fexit(7), enter("a"), exit()},
+			tree:  []string{"call", "call > a"},
+			drops: map[dropReason]int{dropUnbalancedExit: 2},
+		},
+		{
+			name:  "spans left open are ended, with status Error, and counted",
+			min:   min,
+			steps: []step{enter("a"), fenter(1, "f"), enter("m")},
+			tree:  []string{"call", "call > a", "call > a > f", "call > a > f > m"},
+			drops: map[dropReason]int{dropOpenSpan: 3},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			depth, spans := tc.depth, tc.spans
+			if depth == 0 {
+				depth = DefaultMaxSpanDepth
+			}
+			if spans == 0 {
+				spans = DefaultMaxSpansPerCall
+			}
+			r := runStack(t, tc.min, depth, spans, tc.steps)
+			if got := r.tree(); !slices.Equal(got, tc.tree) {
+				t.Errorf("tree:\n got %q\nwant %q", got, tc.tree)
+			}
+			want := recordedDrops(tc.drops)
+			if want == nil {
+				want = recordedDrops{}
+			}
+			for reason, n := range want {
+				if r.drops[reason] != n {
+					t.Errorf("drops %v, want %v", r.drops, want)
+				}
+			}
+			for reason, n := range r.drops {
+				if want[reason] != n {
+					t.Errorf("drops %v, want %v", r.drops, want)
+				}
+			}
+			if started, ended := len(r.rec.Started()), len(r.rec.Ended()); started != ended {
+				t.Errorf("%d spans started, %d ended", started, ended)
+			}
+		})
+	}
+}
+
+// A kept function span carries its own timestamps, from the stack's clock,
+// though it was started only when it ended.
+func TestSpanStackDeferredTimestamps(t *testing.T) {
+	r := runStack(t, 20*time.Microsecond, DefaultMaxSpanDepth, DefaultMaxSpansPerCall,
+		[]step{wait(time.Millisecond), fenter(1, "f"), wait(40 * time.Microsecond), fexit(1)})
+	f := r.span("f")
+	start := time.Unix(1700000000, 0).Add(time.Millisecond)
+	if f == nil || !f.StartTime().Equal(start) || f.EndTime().Sub(f.StartTime()) != 40*time.Microsecond {
+		t.Fatalf("f: %v", f)
+	}
+	if f.Status().Code != codes.Unset {
+		t.Errorf("status %v", f.Status())
+	}
+}
