@@ -242,9 +242,7 @@ func TestSharedCacheCreationIsFlat(t *testing.T) {
 	}
 	reset := func() { // what the test itself keeps: spans and log lines
 		h.rec.Reset()
-		h.logs.mu.Lock()
-		h.logs.buf = bytes.Buffer{}
-		h.logs.mu.Unlock()
+		h.logs.Reset()
 	}
 	create(20)
 	reset()

@@ -1,14 +1,10 @@
 package observe_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
-	"sync"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
@@ -23,6 +19,8 @@ import (
 	"github.com/extism-observe/observe"
 
 	"github.com/extism-observe/observe/internal/conv"
+
+	"github.com/extism-observe/observe/internal/testutil"
 )
 
 // harness is a real OpenTelemetry SDK pipeline with in-memory readers and a
@@ -33,24 +31,13 @@ type harness struct {
 	tp     *sdktrace.TracerProvider
 	reader *sdkmetric.ManualReader
 	mp     *sdkmetric.MeterProvider
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 	obs    *observe.Observer
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
 }
 
 func newHarness(t testing.TB, opts ...observe.Option) *harness {
 	t.Helper()
-	h := &harness{t: t, rec: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader(), logs: &syncBuffer{}}
+	h := &harness{t: t, rec: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader(), logs: &testutil.Buffer{}}
 	h.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.rec))
 	h.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(h.reader))
 	t.Cleanup(func() {
@@ -186,20 +173,7 @@ func logEvents(s sdktrace.ReadOnlySpan) []string {
 // logLines decodes the zerolog JSON output.
 func (h *harness) logLines() []map[string]any {
 	h.t.Helper()
-	h.logs.mu.Lock()
-	defer h.logs.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(h.logs.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			h.t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return h.logs.Lines(h.t)
 }
 
 // metrics collects the metric data, by instrument name.

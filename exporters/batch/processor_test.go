@@ -1,9 +1,7 @@
 package batch_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -22,6 +20,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extism-observe/observe/exporters/batch"
+
+	"github.com/extism-observe/observe/internal/testutil"
 )
 
 // gateExporter is a SpanExporter that can be held inside ExportSpans, so
@@ -133,38 +133,6 @@ func (e *gateExporter) waitEntered(t *testing.T) int {
 	}
 }
 
-// syncBuffer is a log destination written by the processor's goroutine and
-// read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines returns the JSON log lines written so far.
-func (b *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var lines []map[string]any
-	for l := range strings.SplitSeq(strings.TrimSpace(b.buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		lines = append(lines, m)
-	}
-	return lines
-}
-
 // fakeClock is the clock of the warnings, moved by hand.
 type fakeClock struct{ ns atomic.Int64 }
 
@@ -187,7 +155,7 @@ type harness struct {
 	tp     *sdktrace.TracerProvider
 	tracer trace.Tracer
 	reader *sdkmetric.ManualReader
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 	clock  *fakeClock
 	ended  int
 }
@@ -198,7 +166,7 @@ func newHarness(t *testing.T, opts ...batch.Option) *harness {
 		t:      t,
 		exp:    newGateExporter(),
 		reader: sdkmetric.NewManualReader(),
-		logs:   new(syncBuffer),
+		logs:   new(testutil.Buffer),
 		clock:  newFakeClock(),
 	}
 	base := []batch.Option{
@@ -329,8 +297,8 @@ func TestForceFlushDeliversAll(t *testing.T) {
 			t.Errorf("batch of %d spans, more than %d", n, batch.DefaultBatchSize)
 		}
 	}
-	if h.p.Dropped() != 0 || len(h.logs.lines(t)) != 0 {
-		t.Errorf("Dropped() = %d, logs %v; want none", h.p.Dropped(), h.logs.lines(t))
+	if h.p.Dropped() != 0 || len(h.logs.Lines(t)) != 0 {
+		t.Errorf("Dropped() = %d, logs %v; want none", h.p.Dropped(), h.logs.Lines(t))
 	}
 }
 
@@ -405,7 +373,7 @@ func TestQueueFull(t *testing.T) {
 		t.Errorf("observe.exporter.errors = %d, want 0", n)
 	}
 
-	lines := h.logs.lines(t)
+	lines := h.logs.Lines(t)
 	if len(lines) != 1 {
 		t.Fatalf("%d log lines, want 1: %v", len(lines), lines)
 	}
@@ -431,7 +399,7 @@ func TestDropWarningRateLimited(t *testing.T) {
 	}
 	count := func(want int) []map[string]any {
 		t.Helper()
-		lines := h.logs.lines(t)
+		lines := h.logs.Lines(t)
 		if len(lines) != want {
 			t.Fatalf("%d log lines, want %d: %v", len(lines), want, lines)
 		}
@@ -487,8 +455,8 @@ func TestBlocking(t *testing.T) {
 	if got, want := h.exp.names(), spanNames(0, total); !equal(got, want) {
 		t.Errorf("exported %d spans, want all %d in order", len(got), total)
 	}
-	if h.p.Dropped() != 0 || len(h.logs.lines(t)) != 0 {
-		t.Errorf("Dropped() = %d, logs %v; want none", h.p.Dropped(), h.logs.lines(t))
+	if h.p.Dropped() != 0 || len(h.logs.Lines(t)) != 0 {
+		t.Errorf("Dropped() = %d, logs %v; want none", h.p.Dropped(), h.logs.Lines(t))
 	}
 }
 
@@ -522,7 +490,7 @@ func TestBlockingShutdown(t *testing.T) {
 	if got, want := h.exp.names(), spanNames(0, batchSize+queueSize); !equal(got, want) {
 		t.Errorf("exported %v, want %v", got, want)
 	}
-	lines := h.logs.lines(t)
+	lines := h.logs.Lines(t)
 	if len(lines) != 1 || lines[0]["dropped"] != float64(1) || !strings.Contains(lines[0]["message"].(string), "shutdown") {
 		t.Errorf("logs %v, want one warning of 1 span dropped at shutdown", lines)
 	}
@@ -549,9 +517,9 @@ func TestShutdown(t *testing.T) {
 	if err := h.p.ForceFlush(context.Background()); err != nil {
 		t.Errorf("ForceFlush after Shutdown = %v, want nil", err)
 	}
-	if len(h.exp.names()) != 5 || h.p.Dropped() != 0 || len(h.logs.lines(t)) != 0 {
+	if len(h.exp.names()) != 5 || h.p.Dropped() != 0 || len(h.logs.Lines(t)) != 0 {
 		t.Errorf("after Shutdown: exported %d, Dropped() %d, logs %v; want 5, 0, none",
-			len(h.exp.names()), h.p.Dropped(), h.logs.lines(t))
+			len(h.exp.names()), h.p.Dropped(), h.logs.Lines(t))
 	}
 }
 
@@ -584,7 +552,7 @@ func TestShutdownContextEnds(t *testing.T) {
 		if got, want := h.exp.names(), spanNames(0, batchSize); !equal(got, want) {
 			t.Errorf("exported %v, want %v", got, want)
 		}
-		lines := h.logs.lines(t)
+		lines := h.logs.Lines(t)
 		if len(lines) != 1 || lines[0]["dropped"] != float64(queued) {
 			t.Errorf("logs %v, want one warning of %d spans dropped at shutdown", lines, queued)
 		}
@@ -605,7 +573,7 @@ func TestShutdownContextEnds(t *testing.T) {
 		if n, _ := h.counter("observe.exporter.errors", ""); n != 1 {
 			t.Errorf("observe.exporter.errors = %d, want 1", n)
 		}
-		lines := h.logs.lines(t)
+		lines := h.logs.Lines(t)
 		if len(lines) != 1 || lines[0]["level"] != "error" || lines[0]["spans_lost"] != float64(3) {
 			t.Errorf("logs %v, want one error of 3 spans lost", lines)
 		}
@@ -634,7 +602,7 @@ func TestExportErrors(t *testing.T) {
 	if h.p.Dropped() != 0 {
 		t.Errorf("Dropped() = %d, want 0: failed exports are not drops", h.p.Dropped())
 	}
-	lines := h.logs.lines(t)
+	lines := h.logs.Lines(t)
 	if len(lines) != 1 {
 		t.Fatalf("%d log lines, want 1 within the interval: %v", len(lines), lines)
 	}
@@ -647,7 +615,7 @@ func TestExportErrors(t *testing.T) {
 
 	h.clock.advance(time.Hour)
 	h.flush()
-	lines = h.logs.lines(t)
+	lines = h.logs.Lines(t)
 	if len(lines) != 2 || lines[1]["failed_exports"] != float64(1) || lines[1]["spans_lost"] != float64(1) {
 		t.Errorf("logs %v, want a second error line of 1 failed export, 1 span lost", lines)
 	}
@@ -663,7 +631,7 @@ func TestEnvironment(t *testing.T) {
 		}
 		h.exp.release()
 		h.flush()
-		if lines := h.logs.lines(t); len(lines) != 1 || lines[0]["queue_size"] != float64(3) {
+		if lines := h.logs.Lines(t); len(lines) != 1 || lines[0]["queue_size"] != float64(3) {
 			t.Errorf("logs %v, want one warning with queue_size 3", lines)
 		}
 	})
@@ -696,10 +664,10 @@ func TestEnvironment(t *testing.T) {
 	})
 	t.Run("invalid", func(t *testing.T) {
 		t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "lots")
-		logs := new(syncBuffer)
+		logs := new(testutil.Buffer)
 		p := batch.NewSpanProcessor(newGateExporter(), batch.WithLogger(zerolog.New(logs)))
 		t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
-		lines := logs.lines(t)
+		lines := logs.Lines(t)
 		if len(lines) != 1 || lines[0]["variable"] != "OTEL_BSP_MAX_QUEUE_SIZE=lots" {
 			t.Errorf("logs %v, want one warning naming OTEL_BSP_MAX_QUEUE_SIZE=lots", lines)
 		}

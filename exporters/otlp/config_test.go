@@ -7,6 +7,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
+
+	"github.com/extism-observe/observe/internal/testutil"
 )
 
 func TestTarget(t *testing.T) {
@@ -269,7 +271,7 @@ func TestPresetsReachReceiver(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		protocol Protocol
-		opts     func(r *receiver) []Option
+		opts     func(r *testutil.Receiver) []Option
 		headers  [numSignals]map[string]string
 		absent   [numSignals][]string
 		signals  []signal
@@ -277,8 +279,8 @@ func TestPresetsReachReceiver(t *testing.T) {
 		{
 			name:     "Honeycomb",
 			protocol: GRPC,
-			opts: func(r *receiver) []Option {
-				return []Option{Honeycomb("hc-key"), HoneycombMetricsDataset("hc-metrics"), WithEndpoint(r.addr), WithInsecure()}
+			opts: func(r *testutil.Receiver) []Option {
+				return []Option{Honeycomb("hc-key"), HoneycombMetricsDataset("hc-metrics"), WithEndpoint(r.Addr), WithInsecure()}
 			},
 			headers: [numSignals]map[string]string{
 				traces:  team,
@@ -291,8 +293,8 @@ func TestPresetsReachReceiver(t *testing.T) {
 		{
 			name:     "Honeycomb over HTTP",
 			protocol: HTTP,
-			opts: func(r *receiver) []Option {
-				return []Option{Honeycomb("hc-key"), WithProtocol(HTTP), WithEndpoint(r.url())}
+			opts: func(r *testutil.Receiver) []Option {
+				return []Option{Honeycomb("hc-key"), WithProtocol(HTTP), WithEndpoint(r.URL())}
 			},
 			headers: [numSignals]map[string]string{traces: team, metrics: team, logs: team},
 			signals: allSignals,
@@ -300,7 +302,7 @@ func TestPresetsReachReceiver(t *testing.T) {
 		{
 			name:     "Lightstep",
 			protocol: GRPC,
-			opts:     func(r *receiver) []Option { return []Option{Lightstep("ls-token"), WithEndpoint(r.url())} },
+			opts:     func(r *testutil.Receiver) []Option { return []Option{Lightstep("ls-token"), WithEndpoint(r.URL())} },
 			headers: [numSignals]map[string]string{
 				traces:  {"lightstep-access-token": "ls-token"},
 				metrics: {"lightstep-access-token": "ls-token"},
@@ -313,25 +315,25 @@ func TestPresetsReachReceiver(t *testing.T) {
 		{
 			name:     "DatadogAgent",
 			protocol: GRPC,
-			opts:     func(r *receiver) []Option { return []Option{DatadogAgent(r.addr)} },
+			opts:     func(r *testutil.Receiver) []Option { return []Option{DatadogAgent(r.Addr)} },
 			signals:  allSignals,
 		},
 		{
 			name:     "Collector",
 			protocol: GRPC,
-			opts:     func(r *receiver) []Option { return []Option{Collector(r.addr)} },
+			opts:     func(r *testutil.Receiver) []Option { return []Option{Collector(r.Addr)} },
 			signals:  allSignals,
 		},
 		{
 			name:     "Jaeger",
 			protocol: GRPC,
-			opts:     func(r *receiver) []Option { return []Option{Jaeger(r.addr)} },
+			opts:     func(r *testutil.Receiver) []Option { return []Option{Jaeger(r.Addr)} },
 			signals:  []signal{traces},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)
-			r := newReceiver(t, tc.protocol)
+			r := testutil.NewReceiver(t, string(tc.protocol))
 			p := setup(t, tc.opts(r)...)
 			e := emit(t, p)
 			shutdown(t, p)
@@ -348,8 +350,8 @@ func TestPresetsReachReceiver(t *testing.T) {
 				}
 			}
 			for _, s := range allSignals {
-				if !setOf(tc.signals...).has(s) && len(r.got(s)) != 0 {
-					t.Errorf("got %d %s requests, want none", len(r.got(s)), s)
+				if !setOf(tc.signals...).has(s) && len(r.Got(wire(s))) != 0 {
+					t.Errorf("got %d %s requests, want none", len(r.Got(wire(s))), s)
 				}
 			}
 		})

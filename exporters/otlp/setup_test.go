@@ -16,6 +16,8 @@ import (
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/extism-observe/observe/internal/testutil"
 )
 
 // otelEnv are the variables that change what Setup does. Tests clear them
@@ -94,26 +96,26 @@ func emit(t *testing.T, p *Providers) emitted {
 
 // checkData asserts that r got exactly what emit made, with serviceName
 // in the resource of every signal.
-func checkData(t *testing.T, r *receiver, e emitted, serviceName string) {
+func checkData(t *testing.T, r *testutil.Receiver, e emitted, serviceName string) {
 	t.Helper()
 	checkTraces(t, r, e, serviceName)
 	checkMetrics(t, r, serviceName)
 	checkLogs(t, r, e, serviceName)
 }
 
-func checkTraces(t *testing.T, r *receiver, e emitted, serviceName string) {
+func checkTraces(t *testing.T, r *testutil.Receiver, e emitted, serviceName string) {
 	t.Helper()
-	spans := r.spans()
+	spans := r.Spans()
 	if len(spans) != 2 {
 		t.Fatalf("got %d spans, want 2", len(spans))
 	}
 	byName := map[string]*tracepb.Span{}
 	for _, s := range spans {
-		byName[s.span.GetName()] = s.span
-		if s.scope != "otlp-test" {
-			t.Errorf("span %q: scope %q, want otlp-test", s.span.GetName(), s.scope)
+		byName[s.Span.GetName()] = s.Span
+		if s.Scope != "otlp-test" {
+			t.Errorf("span %q: scope %q, want otlp-test", s.Span.GetName(), s.Scope)
 		}
-		checkResource(t, "span "+s.span.GetName(), attrs(s.resource.GetAttributes()), serviceName)
+		checkResource(t, "span "+s.Span.GetName(), testutil.Attrs(s.Resource.GetAttributes()), serviceName)
 	}
 	parent, child := byName["plugin.call"], byName["guest.span"]
 	if parent == nil || child == nil {
@@ -133,20 +135,20 @@ func checkTraces(t *testing.T, r *receiver, e emitted, serviceName string) {
 	if !bytes.Equal(child.GetParentSpanId(), pid[:]) {
 		t.Errorf("child's parent %x, want %s", child.GetParentSpanId(), pid)
 	}
-	checkAttrs(t, "plugin.call", attrs(parent.GetAttributes()), map[string]any{"plugin": "hello", "n": int64(3)})
-	checkAttrs(t, "guest.span", attrs(child.GetAttributes()), map[string]any{"guest": true})
+	checkAttrs(t, "plugin.call", testutil.Attrs(parent.GetAttributes()), map[string]any{"plugin": "hello", "n": int64(3)})
+	checkAttrs(t, "guest.span", testutil.Attrs(child.GetAttributes()), map[string]any{"guest": true})
 }
 
-func checkMetrics(t *testing.T, r *receiver, serviceName string) {
+func checkMetrics(t *testing.T, r *testutil.Receiver, serviceName string) {
 	t.Helper()
-	calls, ok := r.metric("plugin.calls")
+	calls, ok := r.Metric("plugin.calls")
 	if !ok {
 		t.Fatal("no plugin.calls metric")
 	}
-	checkResource(t, "plugin.calls", attrs(calls.resource.GetAttributes()), serviceName)
-	sum := calls.metric.GetSum()
+	checkResource(t, "plugin.calls", testutil.Attrs(calls.Resource.GetAttributes()), serviceName)
+	sum := calls.Metric.GetSum()
 	if sum == nil || !sum.GetIsMonotonic() || len(sum.GetDataPoints()) != 1 {
-		t.Fatalf("plugin.calls = %v, want a monotonic sum with one point", calls.metric)
+		t.Fatalf("plugin.calls = %v, want a monotonic sum with one point", calls.Metric)
 	}
 	if sum.GetAggregationTemporality() != metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE {
 		t.Errorf("plugin.calls temporality %v, want cumulative", sum.GetAggregationTemporality())
@@ -155,18 +157,18 @@ func checkMetrics(t *testing.T, r *receiver, serviceName string) {
 	if pt.GetAsInt() != 5 {
 		t.Errorf("plugin.calls = %d, want 5", pt.GetAsInt())
 	}
-	checkAttrs(t, "plugin.calls point", attrs(pt.GetAttributes()), map[string]any{"plugin": "hello"})
+	checkAttrs(t, "plugin.calls point", testutil.Attrs(pt.GetAttributes()), map[string]any{"plugin": "hello"})
 
-	duration, ok := r.metric("plugin.duration")
+	duration, ok := r.Metric("plugin.duration")
 	if !ok {
 		t.Fatal("no plugin.duration metric")
 	}
-	if duration.metric.GetUnit() != "ms" {
-		t.Errorf("plugin.duration unit %q, want ms", duration.metric.GetUnit())
+	if duration.Metric.GetUnit() != "ms" {
+		t.Errorf("plugin.duration unit %q, want ms", duration.Metric.GetUnit())
 	}
-	h := duration.metric.GetHistogram()
+	h := duration.Metric.GetHistogram()
 	if h == nil || len(h.GetDataPoints()) != 1 {
-		t.Fatalf("plugin.duration = %v, want a histogram with one point", duration.metric)
+		t.Fatalf("plugin.duration = %v, want a histogram with one point", duration.Metric)
 	}
 	hp := h.GetDataPoints()[0]
 	if hp.GetCount() != 2 || hp.GetSum() != 4 || hp.GetMin() != 1.5 || hp.GetMax() != 2.5 {
@@ -175,28 +177,28 @@ func checkMetrics(t *testing.T, r *receiver, serviceName string) {
 	}
 }
 
-func checkLogs(t *testing.T, r *receiver, e emitted, serviceName string) {
+func checkLogs(t *testing.T, r *testutil.Receiver, e emitted, serviceName string) {
 	t.Helper()
-	recs := r.logRecords()
+	recs := r.LogRecords()
 	if len(recs) != 1 {
 		t.Fatalf("got %d log records, want 1", len(recs))
 	}
 	l := recs[0]
-	checkResource(t, "log record", attrs(l.resource.GetAttributes()), serviceName)
-	if got := l.record.GetBody().GetStringValue(); got != "guest says hi" {
+	checkResource(t, "log record", testutil.Attrs(l.Resource.GetAttributes()), serviceName)
+	if got := l.Record.GetBody().GetStringValue(); got != "guest says hi" {
 		t.Errorf("log body %q, want %q", got, "guest says hi")
 	}
-	if l.record.GetSeverityNumber() != logspb.SeverityNumber_SEVERITY_NUMBER_WARN || l.record.GetSeverityText() != "WARN" {
-		t.Errorf("log severity %v %q, want WARN", l.record.GetSeverityNumber(), l.record.GetSeverityText())
+	if l.Record.GetSeverityNumber() != logspb.SeverityNumber_SEVERITY_NUMBER_WARN || l.Record.GetSeverityText() != "WARN" {
+		t.Errorf("log severity %v %q, want WARN", l.Record.GetSeverityNumber(), l.Record.GetSeverityText())
 	}
 	tid, sid := e.parent.TraceID(), e.parent.SpanID()
-	if !bytes.Equal(l.record.GetTraceId(), tid[:]) || !bytes.Equal(l.record.GetSpanId(), sid[:]) {
-		t.Errorf("log trace/span %x/%x, want %s/%s", l.record.GetTraceId(), l.record.GetSpanId(), tid, sid)
+	if !bytes.Equal(l.Record.GetTraceId(), tid[:]) || !bytes.Equal(l.Record.GetSpanId(), sid[:]) {
+		t.Errorf("log trace/span %x/%x, want %s/%s", l.Record.GetTraceId(), l.Record.GetSpanId(), tid, sid)
 	}
-	if l.record.GetTimeUnixNano() == 0 {
+	if l.Record.GetTimeUnixNano() == 0 {
 		t.Error("log record has no timestamp")
 	}
-	checkAttrs(t, "log record", attrs(l.record.GetAttributes()), map[string]any{"module": "hello"})
+	checkAttrs(t, "log record", testutil.Attrs(l.Record.GetAttributes()), map[string]any{"module": "hello"})
 }
 
 // checkResource asserts the resource attributes every export carries.
@@ -226,21 +228,21 @@ func checkAttrs(t *testing.T, what string, got, want map[string]any) {
 
 // checkHeaders asserts that every request r got for the signals has the
 // headers of want, and none of absent.
-func checkHeaders(t *testing.T, r *receiver, signals []signal, want map[string]string, absent ...string) {
+func checkHeaders(t *testing.T, r *testutil.Receiver, signals []signal, want map[string]string, absent ...string) {
 	t.Helper()
 	for _, s := range signals {
-		reqs := r.got(s)
+		reqs := r.Got(wire(s))
 		if len(reqs) == 0 {
 			t.Errorf("no %s request", s)
 		}
 		for _, req := range reqs {
 			for k, v := range want {
-				if got := req.header(k); got != v {
+				if got := req.Header(k); got != v {
 					t.Errorf("%s request: header %s = %q, want %q", s, k, got, v)
 				}
 			}
 			for _, k := range absent {
-				if got, ok := req.headers[k]; ok {
+				if got, ok := req.Headers[k]; ok {
 					t.Errorf("%s request: header %s = %q, want none", s, k, got)
 				}
 			}
@@ -269,16 +271,16 @@ func shutdown(t *testing.T, p *Providers) {
 func TestSetup(t *testing.T) {
 	for _, tc := range []struct {
 		protocol Protocol
-		endpoint func(*receiver) []Option
+		endpoint func(*testutil.Receiver) []Option
 		path     string // the HTTP path prefix
 	}{
-		{GRPC, func(r *receiver) []Option { return []Option{WithEndpoint(r.addr), WithInsecure()} }, ""},
+		{GRPC, func(r *testutil.Receiver) []Option { return []Option{WithEndpoint(r.Addr), WithInsecure()} }, ""},
 		// An http URL is plaintext without WithInsecure, and its path is a base.
-		{HTTP, func(r *receiver) []Option { return []Option{WithEndpoint(r.url() + "/otlp/")} }, "/otlp"},
+		{HTTP, func(r *testutil.Receiver) []Option { return []Option{WithEndpoint(r.URL() + "/otlp/")} }, "/otlp"},
 	} {
 		t.Run(string(tc.protocol), func(t *testing.T) {
 			clearEnv(t)
-			r := newReceiver(t, tc.protocol)
+			r := testutil.NewReceiver(t, string(tc.protocol))
 			opts := append([]Option{
 				WithProtocol(tc.protocol),
 				WithHeaders(map[string]string{"X-Test-Token": "secret-123"}),
@@ -295,30 +297,30 @@ func TestSetup(t *testing.T) {
 			}
 			checkData(t, r, e, "plugin-host")
 			checkHeaders(t, r, allSignals, map[string]string{"x-test-token": "secret-123"})
-			for _, l := range r.logRecords() {
-				checkAttrs(t, "log resource", attrs(l.resource.GetAttributes()), map[string]any{"deployment.environment.name": "test"})
+			for _, l := range r.LogRecords() {
+				checkAttrs(t, "log resource", testutil.Attrs(l.Resource.GetAttributes()), map[string]any{"deployment.environment.name": "test"})
 			}
 			if tc.protocol == HTTP {
 				for _, s := range allSignals {
-					for _, req := range r.got(s) {
-						if want := tc.path + s.path(); req.path != want {
-							t.Errorf("%s posted to %s, want %s", s, req.path, want)
+					for _, req := range r.Got(wire(s)) {
+						if want := tc.path + s.path(); req.Path != want {
+							t.Errorf("%s posted to %s, want %s", s, req.Path, want)
 						}
 					}
 				}
 			}
-			before := r.count()
+			before := r.Count()
 			shutdown(t, p)
 			// Shutdown exports the metrics once more (cumulative), and no
 			// span or log twice.
-			if got := len(r.spans()); got != 2 {
+			if got := len(r.Spans()); got != 2 {
 				t.Errorf("after Shutdown, %d spans, want 2", got)
 			}
-			if got := len(r.logRecords()); got != 1 {
+			if got := len(r.LogRecords()); got != 1 {
 				t.Errorf("after Shutdown, %d log records, want 1", got)
 			}
-			if r.count() < before {
-				t.Errorf("requests went from %d to %d", before, r.count())
+			if r.Count() < before {
+				t.Errorf("requests went from %d to %d", before, r.Count())
 			}
 		})
 	}
@@ -329,8 +331,8 @@ func TestSetupShutdownOnly(t *testing.T) {
 	for _, p := range []Protocol{GRPC, HTTP} {
 		t.Run(string(p), func(t *testing.T) {
 			clearEnv(t)
-			r := newReceiver(t, p)
-			prov := setup(t, WithProtocol(p), WithEndpoint(r.url()), WithServiceName("shutdown-only"))
+			r := testutil.NewReceiver(t, string(p))
+			prov := setup(t, WithProtocol(p), WithEndpoint(r.URL()), WithServiceName("shutdown-only"))
 			e := emit(t, prov)
 			shutdown(t, prov)
 			checkData(t, r, e, "shutdown-only")
@@ -344,9 +346,9 @@ func TestEnvironment(t *testing.T) {
 	for _, p := range []Protocol{GRPC, HTTP} {
 		t.Run(string(p), func(t *testing.T) {
 			clearEnv(t)
-			r := newReceiver(t, p)
+			r := testutil.NewReceiver(t, string(p))
 			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", string(p))
-			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", r.url())
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", r.URL())
 			t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-env-token=from-env, x-spaced = a%20b%2Cc")
 			t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
 			t.Setenv("OTEL_SERVICE_NAME", "env-service")
@@ -358,10 +360,10 @@ func TestEnvironment(t *testing.T) {
 
 			checkData(t, r, e, "env-service")
 			checkHeaders(t, r, allSignals, map[string]string{"x-env-token": "from-env", "x-spaced": "a b,c"})
-			for _, s := range r.spans() {
-				checkAttrs(t, "span resource", attrs(s.resource.GetAttributes()), map[string]any{"deployment.environment.name": "staging"})
+			for _, s := range r.Spans() {
+				checkAttrs(t, "span resource", testutil.Attrs(s.Resource.GetAttributes()), map[string]any{"deployment.environment.name": "staging"})
 			}
-			encs := r.contentEncodings()
+			encs := r.ContentEncodings()
 			if len(encs) < 3 {
 				t.Errorf("saw the encoding of %d requests, want one for each of at least 3", len(encs))
 			}
@@ -372,9 +374,9 @@ func TestEnvironment(t *testing.T) {
 			}
 			if p == HTTP {
 				for _, s := range allSignals {
-					for _, req := range r.got(s) {
-						if req.path != s.path() {
-							t.Errorf("%s posted to %s, want %s", s, req.path, s.path())
+					for _, req := range r.Got(wire(s)) {
+						if req.Path != s.path() {
+							t.Errorf("%s posted to %s, want %s", s, req.Path, s.path())
 						}
 					}
 				}
@@ -387,12 +389,12 @@ func TestEnvironmentPerSignal(t *testing.T) {
 	// Traces go over HTTP to their own endpoint, path and headers; metrics
 	// and logs take the general variables, over gRPC.
 	clearEnv(t)
-	g, h := newReceiver(t, GRPC), newReceiver(t, HTTP)
+	g, h := testutil.NewReceiver(t, string(GRPC)), testutil.NewReceiver(t, string(HTTP))
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", g.url())
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", g.URL())
 	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-env-token=general")
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
-	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", h.url()+"/custom/v1/traces")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", h.URL()+"/custom/v1/traces")
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-traces-token=traces-only")
 	t.Setenv("OTEL_SERVICE_NAME", "per-signal")
 
@@ -405,15 +407,15 @@ func TestEnvironmentPerSignal(t *testing.T) {
 	checkLogs(t, g, e, "per-signal")
 	checkHeaders(t, h, []signal{traces}, map[string]string{"x-traces-token": "traces-only"}, "x-env-token")
 	checkHeaders(t, g, []signal{metrics, logs}, map[string]string{"x-env-token": "general"}, "x-traces-token")
-	for _, req := range h.got(traces) {
-		if req.path != "/custom/v1/traces" {
-			t.Errorf("traces posted to %s, want /custom/v1/traces", req.path)
+	for _, req := range h.Got(wire(traces)) {
+		if req.Path != "/custom/v1/traces" {
+			t.Errorf("traces posted to %s, want /custom/v1/traces", req.Path)
 		}
 	}
-	if n := len(g.got(traces)); n != 0 {
+	if n := len(g.Got(wire(traces))); n != 0 {
 		t.Errorf("gRPC receiver got %d trace requests, want 0", n)
 	}
-	if n := len(h.got(metrics)) + len(h.got(logs)); n != 0 {
+	if n := len(h.Got(wire(metrics))) + len(h.Got(wire(logs))); n != 0 {
 		t.Errorf("HTTP receiver got %d metric and log requests, want 0", n)
 	}
 }
@@ -422,16 +424,16 @@ func TestOptionsOverrideEnvironment(t *testing.T) {
 	// The environment points at an HTTP receiver; the options at a gRPC
 	// one, which must get everything.
 	clearEnv(t)
-	envR, optR := newReceiver(t, HTTP), newReceiver(t, GRPC)
+	envR, optR := testutil.NewReceiver(t, string(HTTP)), testutil.NewReceiver(t, string(GRPC))
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", envR.url())
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", envR.URL())
 	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-token=from-env,x-env-only=kept")
 	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-metrics-env=replaces-general")
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team=env,tier=gold")
 
 	p := setup(t,
 		WithProtocol(GRPC),
-		WithEndpoint(optR.addr),
+		WithEndpoint(optR.Addr),
 		WithInsecure(),
 		WithHeaders(map[string]string{"x-token": "from-option"}),
 		WithServiceName("option-service"),
@@ -440,33 +442,33 @@ func TestOptionsOverrideEnvironment(t *testing.T) {
 	e := emit(t, p)
 	shutdown(t, p)
 
-	if n := envR.count(); n != 0 {
+	if n := envR.Count(); n != 0 {
 		t.Errorf("the environment's receiver got %d requests, want 0", n)
 	}
 	checkData(t, optR, e, "option-service")
 	// Option headers are set over the environment's, which are kept.
 	checkHeaders(t, optR, []signal{traces, logs}, map[string]string{"x-token": "from-option", "x-env-only": "kept"}, "x-metrics-env")
 	checkHeaders(t, optR, []signal{metrics}, map[string]string{"x-token": "from-option", "x-metrics-env": "replaces-general"}, "x-env-only")
-	for _, s := range optR.spans() {
-		checkAttrs(t, "span resource", attrs(s.resource.GetAttributes()), map[string]any{"team": "option", "tier": "gold"})
+	for _, s := range optR.Spans() {
+		checkAttrs(t, "span resource", testutil.Attrs(s.Resource.GetAttributes()), map[string]any{"team": "option", "tier": "gold"})
 	}
 }
 
 func TestSignalsOff(t *testing.T) {
 	clearEnv(t)
-	r := newReceiver(t, GRPC)
+	r := testutil.NewReceiver(t, string(GRPC))
 	t.Setenv("OTEL_METRICS_EXPORTER", "none")
 	t.Setenv("OTEL_LOGS_EXPORTER", "none")
-	p := setup(t, Collector(r.addr))
+	p := setup(t, Collector(r.Addr))
 	if p.MeterProvider == nil || p.LoggerProvider == nil {
 		t.Fatal("a provider is nil")
 	}
 	emit(t, p)
 	shutdown(t, p)
-	if got := len(r.spans()); got != 2 {
+	if got := len(r.Spans()); got != 2 {
 		t.Errorf("got %d spans, want 2", got)
 	}
-	if n := len(r.got(metrics)) + len(r.got(logs)); n != 0 {
+	if n := len(r.Got(wire(metrics))) + len(r.Got(wire(logs))); n != 0 {
 		t.Errorf("got %d metric and log requests, want 0", n)
 	}
 }
@@ -475,20 +477,20 @@ func TestBatchTimeout(t *testing.T) {
 	// With the default 5 s delay the span would not arrive within the wait
 	// below; with 10 ms it arrives without a flush.
 	clearEnv(t)
-	r := newReceiver(t, GRPC)
-	p := setup(t, Collector(r.addr), WithBatchTimeout(10*time.Millisecond), WithMaxQueueSize(16384))
+	r := testutil.NewReceiver(t, string(GRPC))
+	p := setup(t, Collector(r.Addr), WithBatchTimeout(10*time.Millisecond), WithMaxQueueSize(16384))
 	defer shutdown(t, p)
 	_, span := p.TracerProvider.Tracer("otlp-test").Start(context.Background(), "timed")
 	span.End()
 	select {
-	case s := <-r.arrived:
-		if s != traces {
+	case s := <-r.Arrived:
+		if s != wire(traces) {
 			t.Fatalf("first export was %s, want traces", s)
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("the span was not exported within 3 s of a 10 ms batch timeout")
 	}
-	if spans := r.spans(); len(spans) != 1 || spans[0].span.GetName() != "timed" {
+	if spans := r.Spans(); len(spans) != 1 || spans[0].Span.GetName() != "timed" {
 		t.Errorf("got spans %v, want timed", spans)
 	}
 }
@@ -526,8 +528,8 @@ func TestSetupErrors(t *testing.T) {
 		clearEnv(t)
 		t.Setenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "thrift")
 		t.Setenv("OTEL_LOGS_EXPORTER", "none")
-		r := newReceiver(t, GRPC)
-		p := setup(t, Collector(r.addr))
+		r := testutil.NewReceiver(t, string(GRPC))
+		p := setup(t, Collector(r.Addr))
 		shutdown(t, p)
 	})
 }
@@ -539,5 +541,17 @@ func TestNilProviders(t *testing.T) {
 	}
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Error(err)
+	}
+}
+
+// wire is the receiver's name for signal s: the two number them alike
+// (TestWireSignals).
+func wire(s signal) testutil.Signal { return testutil.Signal(s) }
+
+func TestWireSignals(t *testing.T) {
+	for _, s := range allSignals {
+		if wire(s).String() != s.String() {
+			t.Errorf("signal %s is %s to the receiver", s, wire(s))
+		}
 	}
 }

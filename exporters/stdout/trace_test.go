@@ -16,6 +16,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/extism-observe/observe/internal/testutil"
 )
 
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -493,20 +495,8 @@ func TestUseColor(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
 func TestSpanExporterConcurrent(t *testing.T) {
-	var out lockedBuffer
+	var out testutil.Buffer
 	exp := NewSpanExporter(WithWriter(&out))
 	// The batcher exports from its own goroutine while the goroutines below
 	// make spans and call ForceFlush.
@@ -536,7 +526,7 @@ func TestSpanExporterConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ForceFlush may split a tree, but every span is printed exactly once.
-	got := out.buf.String()
+	got := out.String()
 	for _, s := range []string{"root-", "child", "hello"} {
 		if n := strings.Count(got, s); n != goroutines*traces {
 			t.Errorf("%q printed %d times, want %d", s, n, goroutines*traces)

@@ -1,8 +1,13 @@
-package otlp
+// Package testutil holds what the tests of several packages share: a
+// lock-guarded buffer for log output, and a real OTLP receiver on loopback.
+// Only tests import it.
+package testutil
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -25,44 +30,58 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// receiver is a real OTLP receiver on loopback, gRPC or HTTP, that keeps
+// Receiver is a real OTLP receiver on loopback, gRPC or HTTP, that keeps
 // what it is sent.
-type receiver struct {
-	protocol Protocol
-	addr     string // host:port
-	arrived  chan signal
+type Receiver struct {
+	Protocol string // as given to NewReceiver
+	Addr     string // host:port
+	// Arrived gets the signal of each export, as it arrives.
+	Arrived chan Signal
 
 	mu       sync.Mutex
-	requests []request
+	requests []Request
 	// encodings has the content coding of every request: Content-Encoding
 	// over HTTP, the grpc-encoding compressor over gRPC; "" for none.
 	encodings []string
 }
 
-// request is one export that the receiver got.
-type request struct {
-	signal signal
-	// headers are the HTTP headers, or the gRPC metadata, keys lower-cased.
-	headers map[string][]string
-	path    string // HTTP only
-	traces  []*tracepb.ResourceSpans
-	metrics []*metricspb.ResourceMetrics
-	logs    []*logspb.ResourceLogs
+// Signal is the kind of telemetry of an export.
+type Signal uint8
+
+const (
+	Traces Signal = iota
+	Metrics
+	Logs
+)
+
+func (s Signal) String() string { return [...]string{"traces", "metrics", "logs"}[s] }
+
+// Request is one export that the receiver got.
+type Request struct {
+	Signal Signal
+	// Headers are the HTTP headers, or the gRPC metadata, keys lower-cased.
+	Headers map[string][]string
+	Path    string // HTTP only
+	Traces  []*tracepb.ResourceSpans
+	Metrics []*metricspb.ResourceMetrics
+	Logs    []*logspb.ResourceLogs
 }
 
-func (r *request) header(key string) string {
-	if v := r.headers[key]; len(v) > 0 {
+// Header returns the first value of a header of the request.
+func (r *Request) Header(key string) string {
+	if v := r.Headers[key]; len(v) > 0 {
 		return v[0]
 	}
 	return ""
 }
 
-// newReceiver starts a receiver for protocol p, stopped when the test ends.
-func newReceiver(t *testing.T, p Protocol) *receiver {
+// NewReceiver starts a receiver for protocol p ("grpc", or "http" or
+// "http/protobuf") on 127.0.0.1, stopped when the test ends.
+func NewReceiver(t testing.TB, p string) *Receiver {
 	t.Helper()
-	r := &receiver{protocol: p, arrived: make(chan signal, 1000)}
+	r := &Receiver{Protocol: p, Arrived: make(chan Signal, 1000)}
 	switch p {
-	case GRPC:
+	case "grpc":
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -73,42 +92,43 @@ func newReceiver(t *testing.T, p Protocol) *receiver {
 		collogspb.RegisterLogsServiceServer(s, grpcLogs{r: r})
 		go func() { _ = s.Serve(lis) }()
 		t.Cleanup(s.Stop)
-		r.addr = lis.Addr().String()
-	case HTTP:
+		r.Addr = lis.Addr().String()
+	case "http", "http/protobuf":
 		srv := httptest.NewServer(http.HandlerFunc(r.serveHTTP))
 		t.Cleanup(srv.Close)
-		r.addr = srv.Listener.Addr().String()
+		r.Addr = srv.Listener.Addr().String()
 	default:
 		t.Fatalf("no receiver for protocol %q", p)
 	}
 	return r
 }
 
-// url is the receiver's endpoint as a plaintext URL, for WithEndpoint and
+// URL is the receiver's endpoint as a plaintext URL, for WithEndpoint and
 // OTEL_EXPORTER_OTLP_ENDPOINT.
-func (r *receiver) url() string { return "http://" + r.addr }
+func (r *Receiver) URL() string { return "http://" + r.Addr }
 
-func (r *receiver) add(req request) {
+func (r *Receiver) add(req Request) {
 	r.mu.Lock()
 	r.requests = append(r.requests, req)
 	r.mu.Unlock()
-	r.arrived <- req.signal
+	r.Arrived <- req.Signal
 }
 
-// got returns the requests received so far for signal s.
-func (r *receiver) got(s signal) []request {
+// Got returns the requests received so far for signal s.
+func (r *Receiver) Got(s Signal) []Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []request
+	var out []Request
 	for _, req := range r.requests {
-		if req.signal == s {
+		if req.Signal == s {
 			out = append(out, req)
 		}
 	}
 	return out
 }
 
-func (r *receiver) count() int {
+// Count is the number of exports received.
+func (r *Receiver) Count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.requests)
@@ -121,7 +141,7 @@ func incomingHeaders(ctx context.Context) map[string][]string {
 
 // grpcEncodings records the compressor of each gRPC request, which the
 // handlers cannot see.
-type grpcEncodings struct{ r *receiver }
+type grpcEncodings struct{ r *Receiver }
 
 func (grpcEncodings) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
 func (grpcEncodings) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
@@ -136,7 +156,8 @@ func (g grpcEncodings) HandleRPC(_ context.Context, s stats.RPCStats) {
 	}
 }
 
-func (r *receiver) contentEncodings() []string {
+// ContentEncodings has the content coding of every request received.
+func (r *Receiver) ContentEncodings() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.encodings...)
@@ -144,38 +165,38 @@ func (r *receiver) contentEncodings() []string {
 
 type grpcTraces struct {
 	coltracepb.UnimplementedTraceServiceServer
-	r *receiver
+	r *Receiver
 }
 
 func (g grpcTraces) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
-	g.r.add(request{signal: traces, headers: incomingHeaders(ctx), traces: req.GetResourceSpans()})
+	g.r.add(Request{Signal: Traces, Headers: incomingHeaders(ctx), Traces: req.GetResourceSpans()})
 	return &coltracepb.ExportTraceServiceResponse{}, nil
 }
 
 type grpcMetrics struct {
 	colmetricspb.UnimplementedMetricsServiceServer
-	r *receiver
+	r *Receiver
 }
 
 func (g grpcMetrics) Export(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest) (*colmetricspb.ExportMetricsServiceResponse, error) {
-	g.r.add(request{signal: metrics, headers: incomingHeaders(ctx), metrics: req.GetResourceMetrics()})
+	g.r.add(Request{Signal: Metrics, Headers: incomingHeaders(ctx), Metrics: req.GetResourceMetrics()})
 	return &colmetricspb.ExportMetricsServiceResponse{}, nil
 }
 
 type grpcLogs struct {
 	collogspb.UnimplementedLogsServiceServer
-	r *receiver
+	r *Receiver
 }
 
 func (g grpcLogs) Export(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
-	g.r.add(request{signal: logs, headers: incomingHeaders(ctx), logs: req.GetResourceLogs()})
+	g.r.add(Request{Signal: Logs, Headers: incomingHeaders(ctx), Logs: req.GetResourceLogs()})
 	return &collogspb.ExportLogsServiceResponse{}, nil
 }
 
 // serveHTTP handles OTLP/HTTP posts of protobuf, gzipped or not, to any
 // path ending in /v1/traces, /v1/metrics or /v1/logs; the test checks the
 // path.
-func (r *receiver) serveHTTP(w http.ResponseWriter, hr *http.Request) {
+func (r *Receiver) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	if hr.Method != http.MethodPost {
 		http.Error(w, "want POST", http.StatusMethodNotAllowed)
 		return
@@ -201,9 +222,9 @@ func (r *receiver) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	r.mu.Lock()
 	r.encodings = append(r.encodings, hr.Header.Get("Content-Encoding"))
 	r.mu.Unlock()
-	req := request{path: hr.URL.Path, headers: map[string][]string{}}
+	req := Request{Path: hr.URL.Path, Headers: map[string][]string{}}
 	for k, v := range hr.Header {
-		req.headers[strings.ToLower(k)] = v
+		req.Headers[strings.ToLower(k)] = v
 	}
 	var in, out proto.Message
 	switch {
@@ -223,11 +244,11 @@ func (r *receiver) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 	switch m := in.(type) {
 	case *coltracepb.ExportTraceServiceRequest:
-		req.signal, req.traces = traces, m.GetResourceSpans()
+		req.Signal, req.Traces = Traces, m.GetResourceSpans()
 	case *colmetricspb.ExportMetricsServiceRequest:
-		req.signal, req.metrics = metrics, m.GetResourceMetrics()
+		req.Signal, req.Metrics = Metrics, m.GetResourceMetrics()
 	case *collogspb.ExportLogsServiceRequest:
-		req.signal, req.logs = logs, m.GetResourceLogs()
+		req.Signal, req.Logs = Logs, m.GetResourceLogs()
 	}
 	resp, err := proto.Marshal(out)
 	if err != nil {
@@ -241,19 +262,21 @@ func (r *receiver) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 
 // The helpers below flatten what a receiver got.
 
-type gotSpan struct {
-	span     *tracepb.Span
-	scope    string
-	resource *resourcepb.Resource
+// Span is a span received, with its scope's name and its resource.
+type Span struct {
+	Span     *tracepb.Span
+	Scope    string
+	Resource *resourcepb.Resource
 }
 
-func (r *receiver) spans() []gotSpan {
-	var out []gotSpan
-	for _, req := range r.got(traces) {
-		for _, rs := range req.traces {
+// Spans returns every span received.
+func (r *Receiver) Spans() []Span {
+	var out []Span
+	for _, req := range r.Got(Traces) {
+		for _, rs := range req.Traces {
 			for _, ss := range rs.GetScopeSpans() {
 				for _, s := range ss.GetSpans() {
-					out = append(out, gotSpan{span: s, scope: ss.GetScope().GetName(), resource: rs.GetResource()})
+					out = append(out, Span{Span: s, Scope: ss.GetScope().GetName(), Resource: rs.GetResource()})
 				}
 			}
 		}
@@ -261,21 +284,22 @@ func (r *receiver) spans() []gotSpan {
 	return out
 }
 
-type gotMetric struct {
-	metric   *metricspb.Metric
-	resource *resourcepb.Resource
+// Metric is a metric received, with its resource.
+type Metric struct {
+	Metric   *metricspb.Metric
+	Resource *resourcepb.Resource
 }
 
-// metric returns the last point of the named metric received.
-func (r *receiver) metric(name string) (gotMetric, bool) {
-	var out gotMetric
+// Metric returns the last of the named metric received.
+func (r *Receiver) Metric(name string) (Metric, bool) {
+	var out Metric
 	var found bool
-	for _, req := range r.got(metrics) {
-		for _, rm := range req.metrics {
+	for _, req := range r.Got(Metrics) {
+		for _, rm := range req.Metrics {
 			for _, sm := range rm.GetScopeMetrics() {
 				for _, m := range sm.GetMetrics() {
 					if m.GetName() == name {
-						out, found = gotMetric{metric: m, resource: rm.GetResource()}, true
+						out, found = Metric{Metric: m, Resource: rm.GetResource()}, true
 					}
 				}
 			}
@@ -284,18 +308,20 @@ func (r *receiver) metric(name string) (gotMetric, bool) {
 	return out, found
 }
 
-type gotLog struct {
-	record   *logspb.LogRecord
-	resource *resourcepb.Resource
+// Log is a log record received, with its resource.
+type Log struct {
+	Record   *logspb.LogRecord
+	Resource *resourcepb.Resource
 }
 
-func (r *receiver) logRecords() []gotLog {
-	var out []gotLog
-	for _, req := range r.got(logs) {
-		for _, rl := range req.logs {
+// LogRecords returns every log record received.
+func (r *Receiver) LogRecords() []Log {
+	var out []Log
+	for _, req := range r.Got(Logs) {
+		for _, rl := range req.Logs {
 			for _, sl := range rl.GetScopeLogs() {
 				for _, l := range sl.GetLogRecords() {
-					out = append(out, gotLog{record: l, resource: rl.GetResource()})
+					out = append(out, Log{Record: l, Resource: rl.GetResource()})
 				}
 			}
 		}
@@ -303,9 +329,9 @@ func (r *receiver) logRecords() []gotLog {
 	return out
 }
 
-// attrs turns OTLP attributes into a map of their values as strings, ints,
+// Attrs turns OTLP attributes into a map of their values as strings, ints,
 // floats or bools.
-func attrs(kvs []*commonpb.KeyValue) map[string]any {
+func Attrs(kvs []*commonpb.KeyValue) map[string]any {
 	m := make(map[string]any, len(kvs))
 	for _, kv := range kvs {
 		switch v := kv.GetValue().GetValue().(type) {
@@ -322,4 +348,49 @@ func attrs(kvs []*commonpb.KeyValue) map[string]any {
 		}
 	}
 	return m
+}
+
+// Buffer is a bytes.Buffer safe for concurrent use: the destination of log
+// output written by other goroutines and read by the test.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Reset forgets what was written, and frees its memory (tests that measure
+// the heap reset the buffer first).
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = bytes.Buffer{}
+}
+
+// Lines decodes what was written as JSON lines (zerolog's output).
+func (b *Buffer) Lines(t testing.TB) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
 }
