@@ -281,3 +281,48 @@ func TestCommandModuleStartUp(t *testing.T) {
 		}
 	})
 }
+
+// Instrumenting compilers wrap every call site, calls to the Observe API's
+// own imports included, and guest libraries open spans in helpers that
+// return before the span ends. The trace reads the way the code runs: the
+// imports are no function spans, and the manual span opened in the helper
+// belongs to the span still open when the helper returns.
+func TestInstrumentedSpanHelpers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		min  time.Duration
+		want []string
+	}{
+		{"every function span kept", 0, []string{
+			"request", "request > run", "request > run > main",
+			"request > run > main > custom_span_enter", "request > run > main > run",
+			"request > run > main > run > custom_span_exit", "request > run > main > run > work",
+		}},
+		// work lasts milliseconds; the helpers microseconds.
+		{"short ones dropped", time.Millisecond, []string{
+			"request", "request > run", "request > run > main", "request > run > main > run",
+			"request > run > main > run > work",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, observe.WithMinDuration(tc.min))
+			req := h.runOnce("helpers.wasm", "run", false)
+			if got := h.tree(req.TraceID()); !slices.Equal(got, tc.want) {
+				t.Fatalf("tree:\n got %q\nwant %q", got, tc.want)
+			}
+			main := h.spans0(req.TraceID(), "main")
+			var run sdktrace.ReadOnlySpan // the manual span, not the call's
+			for _, s := range h.rec.Ended() {
+				if s.SpanContext().TraceID() == req.TraceID() && s.Name() == "run" && s.Parent().SpanID() == main.SpanContext().SpanID() {
+					run = s
+				}
+			}
+			if run.StartTime().Before(main.StartTime()) || run.EndTime().After(main.EndTime()) {
+				t.Errorf("the manual span %v..%v is not within main %v..%v", run.StartTime(), run.EndTime(), main.StartTime(), main.EndTime())
+			}
+			if d := h.dropped(); len(d) != 0 {
+				t.Errorf("dropped %v", d)
+			}
+		})
+	}
+}

@@ -49,6 +49,10 @@ type rawName struct {
 	// spanName is the span name WithFunctionSpans gives the function, or ""
 	// when the Observer's patterns do not pick it.
 	spanName string
+	// observeAPI marks an import of the Observe API: instrumenting
+	// compilers wrap calls to it like any other, but it is the
+	// instrumentation, not the guest's work, and gets no function span.
+	observeAPI bool
 }
 
 // modules maps the address of a decoded module's function definitions to
@@ -125,7 +129,7 @@ func (o *Observer) newModule(def api.FunctionDefinition, base unsafe.Pointer, el
 			break
 		}
 		if im, name, isImport := d.Import(); isImport {
-			mod.names[i] = rawName{name: name, importModule: im}
+			mod.names[i] = rawName{name: name, importModule: im, observeAPI: observeNamespaces[im]}
 		}
 	}
 	return mod
@@ -247,6 +251,11 @@ func (m *module) name(i uint32) string {
 	}
 	slot.Store(&name)
 	return name
+}
+
+// isObserveAPI reports whether function i is an import of the Observe API.
+func (m *module) isObserveAPI(i uint32) bool {
+	return int(i) < len(m.names) && m.names[i].observeAPI
 }
 
 // spanName returns the WithFunctionSpans span name of function i, or "".

@@ -19,6 +19,9 @@ const (
 	nsInstrument = "dylibso:observe/instrument"
 )
 
+// observeNamespaces are the namespaces of the Observe API.
+var observeNamespaces = map[string]bool{nsLegacy: true, nsAPI: true, nsInstrument: true}
+
 // hostOp is what an Observe API host function does.
 type hostOp uint8
 
@@ -135,12 +138,13 @@ func (o *Observer) hostCall(ctx context.Context, f hostFunc, params []uint64) {
 	case opMetric:
 		c.metric(mod, api.DecodeI32(params[0]), ptr(params[1]), api.DecodeU32(params[2]))
 	case opFunctionEnter:
-		if c.recording {
-			fn := api.DecodeU32(params[0])
+		if fn := api.DecodeU32(params[0]); c.recording && !c.observeAPI(fn) {
 			c.functionEnter(fn, c.functionName(fn))
 		}
 	case opFunctionExit:
-		c.functionExit(api.DecodeU32(params[0]), nil)
+		if fn := api.DecodeU32(params[0]); !c.observeAPI(fn) {
+			c.functionExit(fn, nil)
+		}
 	case opMemoryGrow:
 		c.memoryGrow(api.DecodeU32(params[0]))
 	}

@@ -70,6 +70,12 @@ func (c *call) functionName(fn uint32) string {
 	return c.info.name(fn)
 }
 
+// observeAPI reports whether function fn of the module the call is in is
+// an import of the Observe API, whose calls are no function spans.
+func (c *call) observeAPI(fn uint32) bool {
+	return c.info != nil && c.info.isObserveAPI(fn)
+}
+
 // memoryGrow records that the guest grows its memory by pages.
 func (c *call) memoryGrow(pages uint32) {
 	if c.recording {

@@ -32,6 +32,7 @@ type spanStack struct {
 
 	frames []frame  // frames[0] is the bottom frame
 	free   []*node  // recycled nodes
+	moved  []*node  // scratch of exitFunction
 	skip   [2]skips // enters dropped at a limit, by kind (manual, function)
 	// started counts the guest spans started (manual) or kept (function),
 	// for MaxSpansPerCall.
@@ -294,12 +295,52 @@ func (s *spanStack) exitFunction(fn uint32, err error) {
 	if j < len(s.frames)-1 || s.frames[j].node != nil {
 		now = s.now()
 	}
+	// Manual spans opened in the functions that end here outlive them: they
+	// belong to the span that stays open below, once the functions ended.
+	moved := s.moved[:0]
+	for i := j + 1; i < len(s.frames); i++ {
+		if f := &s.frames[i]; f.kind == manualFrame && f.node != nil && s.openedIn(f.node, j) {
+			if p := f.node.parent; p != nil {
+				p.children = removeNode(p.children, f.node)
+			}
+			moved = append(moved, f.node)
+		}
+	}
 	for i := len(s.frames) - 1; i >= j; i-- {
 		if s.frames[i].kind == functionFrame {
 			f := s.remove(i)
 			s.endFrame(&f, s.below(i), now, code, desc)
 		}
 	}
+	if len(moved) > 0 {
+		dest := s.below(j)
+		for _, n := range moved {
+			if d := dest.node; d != nil {
+				n.parent = d
+				d.children = append(d.children, n)
+			} else {
+				n.parent = nil
+				s.emit(n, dest.ctx) // its frame's span from now on
+			}
+		}
+		clear(moved)
+	}
+	s.moved = moved[:0]
+}
+
+// openedIn reports whether the deferred manual span n was opened in one of
+// the function frames from stack position j up.
+func (s *spanStack) openedIn(n *node, j int) bool {
+	for i := j; i < len(s.frames); i++ {
+		f := &s.frames[i]
+		if f.kind != functionFrame {
+			continue
+		}
+		if n.parent != nil && n.parent == f.node || n.parent == nil && f.node == nil && n.parentCtx == f.ctx {
+			return true
+		}
+	}
+	return false
 }
 
 // endAll ends every open guest span, innermost first, with status Error and
@@ -346,7 +387,10 @@ func (s *spanStack) remove(i int) frame {
 }
 
 // push opens a span named name. Under a deferred frame it is deferred too;
-// a function span is deferred when it may be dropped for being short.
+// a function span is deferred when it may be dropped for being short; a
+// manual span opened in a function span is deferred until it is known
+// which span it belongs to: that function's, if it ends first, else the
+// span that is still open when the function ends (see exitFunction).
 func (s *spanStack) push(kind frameKind, fn uint32, name string) *frame {
 	f := frame{kind: kind, fn: fn}
 	top := s.innermost()
@@ -356,7 +400,8 @@ func (s *spanStack) push(kind frameKind, fn uint32, name string) *frame {
 		n.parent = top.node
 		top.node.children = append(top.node.children, n)
 		f.node = n
-	case kind == functionFrame && s.minDuration > 0:
+	case kind == functionFrame && s.minDuration > 0,
+		kind == manualFrame && top.kind == functionFrame:
 		n := s.newNode(name, kind, s.now())
 		n.parentCtx, _ = s.live()
 		f.node = n
@@ -422,9 +467,14 @@ func (s *spanStack) endFrame(f *frame, below *frame, at time.Time, code codes.Co
 		if code != codes.Unset {
 			n.status, n.desc = code, desc
 		}
-		if n.function {
+		switch {
+		case n.function:
 			s.resolve(n, below)
+		case n.parent == nil:
+			// A manual span whose parent is live: its place is known.
+			s.emit(n, n.parentCtx)
 		}
+		// A manual span under a deferred parent waits in its children.
 	}
 }
 

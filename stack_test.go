@@ -176,9 +176,40 @@ func TestSpanStack(t *testing.T) {
 			tree:  []string{"call", "call > outer", "call > outer > m"},
 		},
 		{
-			name:  "an exit closes the callees that did not report theirs; manual spans stay",
+			name:  "an exit closes the callees that did not report theirs; manual spans stay open",
 			steps: []step{fenter(1, "f"), enter("m"), fenter(2, "g"), fexit(1), exit()},
-			tree:  []string{"call", "call > f", "call > f > m", "call > f > m > g"},
+			tree:  []string{"call", "call > f", "call > m", "call > m > g"},
+		},
+		{
+			name:  "a manual span that ends in the function it was opened in is its child",
+			steps: []step{fenter(1, "f"), enter("m"), exit(), fexit(1)},
+			tree:  []string{"call", "call > f", "call > f > m"},
+		},
+		{
+			name: "a manual span that outlives the function it was opened in belongs to the span still open",
+			// A helper that calls span-enter and returns: main > helper, main > run > work.
+			steps: []step{fenter(1, "main"), fenter(2, "helper"), enter("run"), fexit(2),
+				fenter(3, "work"), fexit(3), exit(), fexit(1)},
+			tree: []string{"call", "call > main", "call > main > helper", "call > main > run", "call > main > run > work"},
+		},
+		{
+			name: "the same with the minimum duration: the short helper is dropped, the long work kept",
+			min:  min,
+			steps: []step{fenter(1, "main"), fenter(2, "helper"), enter("run"), fexit(2),
+				fenter(3, "work"), wait(30 * time.Microsecond), fexit(3), exit(), fexit(1)},
+			tree: []string{"call", "call > main", "call > main > run", "call > main > run > work"},
+		},
+		{
+			name: "the same when the helper is long enough to keep",
+			min:  min,
+			steps: []step{fenter(1, "main"), fenter(2, "helper"), enter("run"), wait(30 * time.Microsecond), fexit(2),
+				exit(), fexit(1)},
+			tree: []string{"call", "call > main", "call > main > helper", "call > main > run"},
+		},
+		{
+			name:  "a manual span opened in a callee that ends with its caller moves below both",
+			steps: []step{enter("outer"), fenter(1, "f"), fenter(2, "g"), enter("m"), fexit(1), exit(), exit()},
+			tree:  []string{"call", "call > outer", "call > outer > f", "call > outer > f > g", "call > outer > m"},
 		},
 		{
 			name:  "memory growth in a dropped span lands on the call span",

@@ -51,6 +51,9 @@ clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--initial-memory=262144 \
 # 5c. hostile.wasm: a guest that does everything wrong (issue: hostile guests).
 wat2wasm --debug-names hostile/hostile.wat -o hostile.wasm
 
+# 5f. helpers.wasm: instrumented span helpers that wrap the Observe API.
+wat2wasm --debug-names helpers/helpers.wat -o helpers.wasm
+
 # 5e. command.wasm: a WASI command module's start-up, hand-written.
 wat2wasm --debug-names command.wat -o command.wasm
 
