@@ -119,8 +119,9 @@ func compilingHostModule() bool {
 // SpanFromContext returns the innermost open guest span of the plugin call
 // that ctx belongs to, or the call's span when the guest has none open.
 // A function span that [WithMinDuration] may yet drop is not started until
-// it ends, so inside one SpanFromContext returns the nearest span already
-// started.
+// it ends, nor a manual span opened in a function span until its place is
+// known (see the README, "Automatic instrumentation"), so inside one
+// SpanFromContext returns the nearest span already started.
 // Call it from a host function (the app's own included) while a plugin
 // runs, to start child spans or to propagate the trace on outbound
 // requests: trace.ContextWithSpan(ctx, observe.SpanFromContext(ctx)).

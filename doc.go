@@ -41,8 +41,11 @@
 // the same spans to modules nobody instrumented. An exit(i) closes the
 // innermost open span of function i and every function span opened after
 // it, since a callee cannot outlive its caller; manual spans stay open until
-// their span-exit; an exit that matches no open function span is dropped
-// and counted. memory-grow becomes a "memory.grow" event on the innermost
+// their span-exit, and belong to the span still open when they end (a span
+// opened by a helper that returns moves to the helper's caller); an exit
+// that matches no open function span is dropped and counted. Calls to the
+// Observe API's own imports, which instrumenting compilers wrap too, get no
+// function span. memory-grow becomes a "memory.grow" event on the innermost
 // open span.
 //
 // # Where the data goes
