@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/extism-observe/observe/internal/names"
+	"github.com/extism-observe/observe/internal/wasmdefs"
 )
 
 // module is what an Observer learns of one guest module while wazero
@@ -59,43 +60,10 @@ type rawName struct {
 // the module. See module.
 var modules sync.Map // uintptr -> *module
 
-// defLayout is how wazero lays out function definitions, learned from the
-// first one seen: the element type of the array they live in.
-var defLayout atomic.Pointer[reflect.Type]
-
-// definitionArray returns the address of the array def is an element of,
-// and the element type. ok is false when def is not a wazero function
-// definition of the shape this relies on (wazero's FunctionDefinition(i)
-// returns &FunctionDefinitionSection[i]).
-func definitionArray(def api.FunctionDefinition) (base unsafe.Pointer, elem reflect.Type, ok bool) {
-	v := reflect.ValueOf(def)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
-		return nil, nil, false
-	}
-	t := v.Type().Elem()
-	if p := defLayout.Load(); p != nil && *p == t {
-		elem = t
-	} else {
-		if t.Kind() != reflect.Struct || t.Name() != "FunctionDefinition" ||
-			t.PkgPath() != "github.com/tetratelabs/wazero/internal/wasm" {
-			return nil, nil, false
-		}
-		defLayout.Store(&t)
-		elem = t
-	}
-	return unsafe.Add(v.UnsafePointer(), -int(uintptr(def.Index())*elem.Size())), elem, true
-}
-
-// definitionAt returns the definition of function i of the array at base.
-func definitionAt(base unsafe.Pointer, elem reflect.Type, i uint32) api.FunctionDefinition {
-	def, _ := reflect.NewAt(elem, unsafe.Add(base, uintptr(i)*elem.Size())).Interface().(api.FunctionDefinition)
-	return def
-}
-
 // learn records def, a function of a guest module being compiled with o's
 // Context, and returns its module.
 func (o *Observer) learn(def api.FunctionDefinition) *module {
-	base, elem, ok := definitionArray(def)
+	base, elem, ok := wasmdefs.Array(def)
 	if !ok {
 		return nil
 	}
@@ -123,7 +91,7 @@ func (o *Observer) newModule(def api.FunctionDefinition, base unsafe.Pointer, el
 	imports := def.Index()
 	mod.names = make([]rawName, imports, imports+64)
 	for i := range imports {
-		d := definitionAt(base, elem, i)
+		d := wasmdefs.At(base, elem, i)
 		if d == nil || d.Index() != i {
 			mod.names = mod.names[:0] // not the layout this relies on: no import names
 			break
@@ -158,68 +126,15 @@ func (m *module) setName(i uint32, n rawName) {
 // compiled for another Observer. So the instance is asked first, and def
 // only when the instance cannot say.
 func moduleOf(instance api.Module, def api.FunctionDefinition) *module {
-	base, ok := instanceDefinitions(instance)
+	base, ok := wasmdefs.OfInstance(instance)
 	if !ok {
-		if base, _, ok = definitionArray(def); !ok {
+		if base, _, ok = wasmdefs.Array(def); !ok {
 			return nil
 		}
 	}
 	m, _ := modules.Load(uintptr(base))
 	mod, _ := m.(*module)
 	return mod
-}
-
-// instanceFields are the field indexes of Source in wazero's
-// ModuleInstance and of FunctionDefinitionSection in its Module, learned
-// from the first instance seen; nil when the layout is not the expected one.
-var instanceFields atomic.Pointer[instanceLayout]
-
-type instanceLayout struct {
-	typ          reflect.Type
-	source, defs []int
-}
-
-// instanceDefinitions returns the address of the function definitions of
-// the decoded module instance was made from.
-func instanceDefinitions(instance api.Module) (base unsafe.Pointer, ok bool) {
-	v := reflect.ValueOf(instance)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
-		return nil, false
-	}
-	f := instanceFields.Load()
-	if f == nil || f.typ != v.Type() {
-		if f = layoutOf(v.Type()); f == nil {
-			return nil, false
-		}
-		instanceFields.Store(f)
-	}
-	src := v.Elem().FieldByIndex(f.source)
-	if src.IsNil() {
-		return nil, false
-	}
-	defs := src.Elem().FieldByIndex(f.defs)
-	if defs.Len() == 0 {
-		return nil, false
-	}
-	return defs.UnsafePointer(), true
-}
-
-// layoutOf finds the fields instanceDefinitions reads in t, a pointer to
-// wazero's ModuleInstance, or returns nil.
-func layoutOf(t reflect.Type) *instanceLayout {
-	if t.Elem().Kind() != reflect.Struct || t.Elem().Name() != "ModuleInstance" ||
-		t.Elem().PkgPath() != "github.com/tetratelabs/wazero/internal/wasm" {
-		return nil
-	}
-	src, ok := t.Elem().FieldByName("Source")
-	if !ok || src.Type.Kind() != reflect.Pointer || src.Type.Elem().Kind() != reflect.Struct {
-		return nil
-	}
-	defs, ok := src.Type.Elem().FieldByName("FunctionDefinitionSection")
-	if !ok || defs.Type.Kind() != reflect.Slice || defs.Type.Elem().Name() != "FunctionDefinition" {
-		return nil
-	}
-	return &instanceLayout{t, src.Index, defs.Index}
 }
 
 // name returns the span name of function i: from the name section,
