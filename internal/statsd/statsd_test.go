@@ -6,9 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/extism-observe/observe/internal/tags"
+
+	"github.com/extism-observe/observe/internal/testutil"
 )
 
 var long255 = "a" + strings.Repeat("b", 254)
@@ -122,7 +123,7 @@ func TestParseStatsdLine(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("Parse(%q) = %+v, want %+v", tt.in, got, tt.want)
 			}
-			if !inString(got.Name, tt.in) || !inString(got.Tags, tt.in) {
+			if !testutil.Within(got.Name, tt.in) || !testutil.Within(got.Tags, tt.in) {
 				t.Errorf("Parse(%q) returned strings that are not substrings of the input", tt.in)
 			}
 		})
@@ -281,7 +282,7 @@ func FuzzParseStatsdLine(f *testing.F) {
 		switch {
 		case !ValidName(l.Name):
 			t.Errorf("invalid name %q", l.Name)
-		case !inString(l.Name, line) || !inString(l.Tags, line):
+		case !testutil.Within(l.Name, line) || !testutil.Within(l.Tags, line):
 			t.Errorf("name %q or tags %q are not substrings of %q", l.Name, l.Tags, line)
 		case math.IsNaN(l.Value) || math.IsInf(l.Value, 0):
 			t.Errorf("value %v is not finite", l.Value)
@@ -335,7 +336,7 @@ func FuzzNextStatsdLine(f *testing.F) {
 				break
 			}
 			switch {
-			case !inString(line, rest) || !strings.HasSuffix(rest, r) || !inString(r, rest):
+			case !testutil.Within(line, rest) || !strings.HasSuffix(rest, r) || !testutil.Within(r, rest):
 				t.Fatalf("Next(%q) = (%q, %q): not parts of the input", rest, line, r)
 			case len(r) >= len(rest):
 				t.Fatalf("Next(%q) made no progress", rest)
@@ -373,13 +374,3 @@ func BenchmarkParseStatsdLine(b *testing.B) {
 
 // tagSink keeps the compiler from optimizing scans away.
 var tagSink int
-
-// inString reports whether sub lies within the memory of s, which proves that
-// a parser returned a substring rather than a copy.
-func inString(sub, s string) bool {
-	if sub == "" {
-		return true
-	}
-	p, b := uintptr(unsafe.Pointer(unsafe.StringData(sub))), uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	return p >= b && p+uintptr(len(sub)) <= b+uintptr(len(s))
-}

@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unsafe"
+
+	"github.com/extism-observe/observe/internal/testutil"
 )
 
 type tagWant struct {
@@ -77,7 +78,7 @@ func TestTagScanner(t *testing.T) {
 				t.Errorf("tags of %q = %v, want %v", tt.in, got, tt.want)
 			}
 			for _, g := range got {
-				if !inString(g.key, tt.in) || !inString(g.value, tt.in) {
+				if !testutil.Within(g.key, tt.in) || !testutil.Within(g.value, tt.in) {
 					t.Errorf("tag %v is not a substring of %q", g, tt.in)
 				}
 			}
@@ -146,7 +147,7 @@ func FuzzTagScanner(f *testing.F) {
 				t.Errorf("tag (%q, %q) holds a separator", k, v)
 			case !hasValue && v != "":
 				t.Errorf("flag %q has value %q", k, v)
-			case !inString(k, s) || !inString(v, s):
+			case !testutil.Within(k, s) || !testutil.Within(v, s):
 				t.Errorf("tag (%q, %q) is not a substring of the input", k, v)
 			}
 		}
@@ -177,14 +178,3 @@ func BenchmarkTagScanner(b *testing.B) {
 
 // tagSink keeps the compiler from optimizing scans away.
 var tagSink int
-
-// inString reports whether sub lies within the memory of s, which proves that
-// a parser returned a substring rather than a copy.
-func inString(sub, s string) bool {
-	if sub == "" {
-		return true
-	}
-	p := uintptr(unsafe.Pointer(unsafe.StringData(sub)))
-	start := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	return p >= start && p+uintptr(len(sub)) <= start+uintptr(len(s))
-}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
@@ -393,4 +394,15 @@ func (b *Buffer) Lines(t testing.TB) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// Within reports whether sub lies within the memory of s, which proves that
+// a parser returned a substring rather than a copy.
+func Within(sub, s string) bool {
+	if sub == "" {
+		return true
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(sub)))
+	start := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return p >= start && p+uintptr(len(sub)) <= start+uintptr(len(s))
 }
