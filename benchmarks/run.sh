@@ -20,13 +20,8 @@ BENCHTIME="${BENCHTIME:-0.4s}"
 OUT="${OUT:-$here/results.txt}"
 ROOT_BENCH='^Benchmark(Span|Log|LogDisabled|Counter|Histogram|Call|Paired|Instrumented|FunctionSpans)$'
 
-if command -v benchstat >/dev/null; then
-  benchstat=(benchstat)
-elif [ -x "$(go env GOPATH)/bin/benchstat" ]; then
-  benchstat=("$(go env GOPATH)/bin/benchstat")
-else
-  benchstat=(go run golang.org/x/perf/cmd/benchstat@latest)
-fi
+# shellcheck source=benchstat.sh
+source "$here/benchstat.sh"
 
 # With --report, only print the tables of an existing $OUT.
 if [ "${1:-}" != "--report" ]; then

@@ -20,13 +20,8 @@ BENCHTIME="${BENCHTIME:-0.5s}"
 OUT="${OUT:-$here/sdk-results.txt}"
 BENCH='^Benchmark(Noop|Replace|InitializeWithCache)$'
 
-if command -v benchstat >/dev/null; then
-  benchstat=(benchstat)
-elif [ -x "$(go env GOPATH)/bin/benchstat" ]; then
-  benchstat=("$(go env GOPATH)/bin/benchstat")
-else
-  benchstat=(go run golang.org/x/perf/cmd/benchstat@latest)
-fi
+# shellcheck source=benchstat.sh
+source "$here/benchstat.sh"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
