@@ -539,6 +539,14 @@ func BenchmarkCall(b *testing.B) {
 		b.Run("guest="+g.name+"/impl=observed-noop", func(b *testing.B) {
 			callCase(b, ctx, observedPlugin(b, noopObserver(), g.file), g.fn).bench(b)
 		})
+		// The call metrics with an SDK MeterProvider (a ManualReader), the
+		// rest no-op: their cost beside observed-noop.
+		b.Run("guest="+g.name+"/impl=observed-call-metrics", func(b *testing.B) {
+			obs := observe.New(observe.WithTracerProvider(tracenoop.NewTracerProvider()),
+				observe.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))),
+				observe.WithLogger(zerolog.Nop()))
+			callCase(b, ctx, observedPlugin(b, obs, g.file), g.fn).bench(b)
+		})
 	}
 }
 

@@ -43,6 +43,9 @@ type call struct {
 	key      any             // the *extism.Plugin
 	ctx      context.Context // the ctx of the call, as Extism passed it to the export
 	callSpan trace.Span      // the call span, the host's account of the call
+	callCtx  context.Context // holds callSpan: the call metrics' exemplars point at it
+	start    time.Time       // for extism.call.duration
+	plugin   string          // the plugin's name
 	// span is the span guest data hangs on when no guest span is open: the
 	// call span, or with WithUntrustedGuests the root of the guest's own
 	// trace. spanCtx holds it.
@@ -120,15 +123,22 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 	c.mod, c.info = mod, info
 	c.module = mod.Name()
 	c.function = function
+	c.plugin = info.pluginName(mod)
 	parent := trace.SpanFromContext(ctx)
 	c.tracer = o.tracer(parent)
 	c.spanCtx, c.callSpan = c.tracer.Start(ctx, function, callSpanOptions...)
-	c.span = c.callSpan
+	c.callCtx, c.span = c.spanCtx, c.callSpan
 	c.recording = c.callSpan.IsRecording()
 	if c.recording {
 		// Set after the start, not passed to it: building them costs
 		// allocations that a call nobody records should not pay.
-		c.callSpan.SetAttributes(conv.Function.String(function), conv.Module.String(c.module))
+		c.callSpan.SetAttributes(conv.Function.String(function), conv.Module.String(c.module), conv.Plugin.String(c.plugin))
+	}
+	if o.callDuration != nil {
+		c.start = time.Now()
+	}
+	if o.callsActive != nil {
+		o.callsActive.Add(c.callCtx, 1, info.pluginOptions().add...)
 	}
 	if o.untrusted && c.recording {
 		// The guest's spans go to a trace of their own, linked both ways
@@ -225,6 +235,7 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 		c.recordDrops()
 	}
 	c.flushDropCounts()
+	c.recordCallMetrics(&out)
 	if c.isolated {
 		if out.errorType != "" {
 			c.span.SetStatus(codes.Error, desc)
@@ -232,6 +243,42 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 		c.span.End()
 	}
 	c.callSpan.End()
+}
+
+// recordCallMetrics records the call in the call metrics, in the ctx of the
+// call span so that exemplars point at it.
+func (c *call) recordCallMetrics(out *outcome) {
+	o := c.obs
+	if o.callDuration != nil {
+		o.callDuration.Record(c.callCtx, time.Since(c.start).Seconds(), c.info.callOptions(c.function, out.errorType)...)
+	}
+	if o.callsActive != nil {
+		o.callsActive.Add(c.callCtx, -1, c.info.pluginOptions().add...)
+	}
+	if o.memoryUsage != nil {
+		if size, ok := memorySize(c.mod); ok {
+			o.memoryUsage.Record(c.callCtx, int64(size), c.info.pluginOptions().record...)
+		}
+	}
+}
+
+// memorySize returns the size of mod's memory. A module the guest closed
+// (proc_exit, a timeout) has none left: wazero releases it, and reading its
+// size would fault.
+func memorySize(mod api.Module) (size uint32, ok bool) {
+	if mod == nil || mod.IsClosed() {
+		return 0, false
+	}
+	defer func() {
+		if recover() != nil { // closed between the check and the read
+			size, ok = 0, false
+		}
+	}()
+	mem := mod.Memory()
+	if mem == nil {
+		return 0, false
+	}
+	return mem.Size(), true
 }
 
 // logFailure writes the one line of a failed call, rate-limited: what

@@ -37,12 +37,45 @@ import (
 // creating plugins stays flat in time and memory, Context shows the
 // Observer's factory only to the guest's modules, not to host modules
 // (WithExtismLogs needs Extism's own host module, and so is the exception).
-func (o *Observer) Context(ctx context.Context) context.Context {
-	return &compileContext{Context: ctx, obs: o}
+//
+// # Plugin names
+//
+// Every call span and call metric names its plugin (extism.plugin.name):
+// by default the module's name from its name section, else a stable name
+// made from the module's contents ("wasm-" and 12 hex digits). Name it
+// yourself with [PluginName]: observe.Context(ctx, observe.PluginName("checkout")).
+// The name belongs to what the ctx compiles, so a CompiledPlugin's
+// instances share it, also with a shared compilation cache. Names go on
+// metrics as attributes: keep them few, one per plugin, never one per
+// instance or request.
+func (o *Observer) Context(ctx context.Context, opts ...ContextOption) context.Context {
+	c := &compileContext{Context: ctx, obs: o}
+	for _, opt := range opts {
+		opt.applyContext(c)
+	}
+	return c
 }
 
 // Context returns the ctx of the [Default] Observer; see [Observer.Context].
-func Context(ctx context.Context) context.Context { return Default().Context(ctx) }
+func Context(ctx context.Context, opts ...ContextOption) context.Context {
+	return Default().Context(ctx, opts...)
+}
+
+// ContextOption configures what [Observer.Context] compiles.
+type ContextOption interface {
+	applyContext(*compileContext)
+}
+
+type contextOptionFunc func(*compileContext)
+
+func (f contextOptionFunc) applyContext(c *compileContext) { f(c) }
+
+// PluginName names the plugins created with the ctx, for their call spans
+// and metrics (extism.plugin.name). An empty name keeps the default; see
+// "Plugin names" at [Observer.Context].
+func PluginName(name string) ContextOption {
+	return contextOptionFunc(func(c *compileContext) { c.name = name })
+}
 
 // ListenerFactory returns the wazero function listener factory of the
 // Observer, for apps that install factories themselves (with
@@ -50,7 +83,7 @@ func Context(ctx context.Context) context.Context { return Default().Context(ctx
 // [Observer.Context]. Installed that way it is also consulted for host
 // modules; see "Shared compilation caches" at [Observer.Context].
 func (o *Observer) ListenerFactory() experimental.FunctionListenerFactory {
-	return (*listenerFactory)(o)
+	return &listenerFactory{obs: o}
 }
 
 // compileContext is the ctx of Observer.Context. It answers wazero's
@@ -58,7 +91,8 @@ func (o *Observer) ListenerFactory() experimental.FunctionListenerFactory {
 // each module it compiles, and passes every other lookup on.
 type compileContext struct {
 	context.Context
-	obs *Observer
+	obs  *Observer
+	name string // PluginName, or ""
 }
 
 func (c *compileContext) Value(key any) any {
@@ -68,7 +102,7 @@ func (c *compileContext) Value(key any) any {
 	app, _ := c.Context.Value(key).(experimental.FunctionListenerFactory)
 	var ours experimental.FunctionListenerFactory
 	if c.obs.extismLogs || !compilingHostModule() {
-		ours = c.obs.ListenerFactory()
+		ours = &listenerFactory{obs: c.obs, name: c.name}
 	}
 	switch {
 	case app == nil && ours == nil:

@@ -61,6 +61,10 @@
 //     module and function fields, to OpenTelemetry logs
 //     ([WithLoggerProvider]), and as "log" events on the innermost open span.
 //     [WithExtismLogs] does the same for the logs of Extism PDK guests.
+//   - Call metrics, for every plugin call: extism.call.duration (seconds,
+//     by plugin, export and, on failure, error.type), extism.call.active
+//     and extism.memory.usage, named by [PluginName], to the
+//     MeterProvider.
 //   - Metrics: statsd lines (counter, gauge, timer, histogram,
 //     distribution, with sample rates and DogStatsD tags) to OpenTelemetry
 //     instruments of the MeterProvider ([WithMeterProvider]), recorded in

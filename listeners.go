@@ -25,7 +25,12 @@ import (
 	"github.com/extism-observe/observe/internal/names"
 )
 
-type listenerFactory Observer
+// listenerFactory is an Observer's wazero function listener factory, for
+// the modules one ctx compiles; name is their PluginName, or "".
+type listenerFactory struct {
+	obs  *Observer
+	name string
+}
 
 // NewFunctionListener learns each function of a guest module and attaches
 // a listener to each export that can start a plugin call, to see calls
@@ -37,7 +42,7 @@ type listenerFactory Observer
 // cache, those of the first compile serve every later plugin of the same
 // bytes, whichever Observer created it. See module.
 func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
-	o := (*Observer)(f)
+	o := f.obs
 	if def.GoFunction() != nil {
 		if o.extismLogs && def.ModuleName() == extismEnv {
 			if level, ok := extismLogLevels[def.Name()]; ok {
@@ -46,7 +51,7 @@ func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experi
 		}
 		return nil
 	}
-	mod := o.learn(def)
+	mod := o.learn(def, f.name)
 	// Only an export without parameters can start a plugin call: Extism
 	// calls exports with none. Leaving the others without a listener spares
 	// the Extism kernel's own exports (alloc, load_u8, ...), which are

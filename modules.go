@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"encoding/hex"
 	"reflect"
 	"runtime"
 	"sync"
@@ -8,7 +9,11 @@ import (
 	"unsafe"
 
 	"github.com/tetratelabs/wazero/api"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/extism-observe/observe/internal/conv"
 	"github.com/extism-observe/observe/internal/names"
 	"github.com/extism-observe/observe/internal/wasmdefs"
 )
@@ -32,6 +37,15 @@ import (
 // module is collected. Nothing of a closed plugin outlives it.
 type module struct {
 	obs *Observer
+	// plugin is the plugin's name: PluginName, else the module's name
+	// section's, else "" until the first call names it from the module's
+	// contents (pluginName).
+	plugin    string
+	namedOnce sync.Once
+	// calls caches the attribute sets of the call metrics, by export and
+	// outcome: made once, as the cardinality is bounded by the module.
+	calls   sync.Map // callKey -> []metric.RecordOption
+	options atomic.Pointer[measurementOptions]
 
 	// names is filled while the module compiles, one function at a time
 	// on the compiling goroutine, and only read after: instances exist
@@ -62,7 +76,7 @@ var modules sync.Map // uintptr -> *module
 
 // learn records def, a function of a guest module being compiled with o's
 // Context, and returns its module.
-func (o *Observer) learn(def api.FunctionDefinition) *module {
+func (o *Observer) learn(def api.FunctionDefinition, name string) *module {
 	base, elem, ok := wasmdefs.Array(def)
 	if !ok {
 		return nil
@@ -72,6 +86,10 @@ func (o *Observer) learn(def api.FunctionDefinition) *module {
 	mod, _ := m.(*module)
 	if mod == nil || mod.obs != o {
 		mod = o.newModule(def, base, elem)
+		mod.plugin = name
+		if name == "" {
+			mod.plugin = names.Display(def.ModuleName())
+		}
 		modules.Store(key, mod)
 		// The module leaves the registry with the decoded module. The
 		// cleanup holds neither: only the address, and mod to compare.
@@ -179,4 +197,58 @@ func (m *module) spanName(i uint32) string {
 		return m.names[i].spanName
 	}
 	return ""
+}
+
+// pluginName returns the plugin's name, naming it on the first call of an
+// unnamed module from instance's contents.
+func (m *module) pluginName(instance api.Module) string {
+	m.namedOnce.Do(func() {
+		if m.plugin != "" {
+			return
+		}
+		if id, ok := wasmdefs.ModuleID(instance); ok {
+			m.plugin = "wasm-" + hex.EncodeToString(id[:6])
+		} else {
+			m.plugin = "wasm"
+		}
+	})
+	return m.plugin
+}
+
+// callKey is what an extism.call.duration measurement is told apart by,
+// with the plugin's name.
+type callKey struct{ function, errorType string }
+
+// callOptions returns the options of an extism.call.duration measurement:
+// its attributes, made once per export and outcome. The slices are
+// shared: passing a new one to the variadic Record would allocate.
+func (m *module) callOptions(function, errorType string) []metric.RecordOption {
+	k := callKey{function, errorType}
+	if v, ok := m.calls.Load(k); ok {
+		return v.([]metric.RecordOption)
+	}
+	kvs := []attribute.KeyValue{conv.Plugin.String(m.plugin), conv.Function.String(function)}
+	if errorType != "" {
+		kvs = append(kvs, semconv.ErrorTypeKey.String(errorType))
+	}
+	opts := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}
+	v, _ := m.calls.LoadOrStore(k, opts)
+	return v.([]metric.RecordOption)
+}
+
+// measurementOptions hold the plugin's name as an attribute, for the
+// metrics that have no other.
+type measurementOptions struct {
+	add    []metric.AddOption
+	record []metric.RecordOption
+}
+
+func (m *module) pluginOptions() *measurementOptions {
+	if p := m.options.Load(); p != nil {
+		return p
+	}
+	set := metric.WithAttributeSet(attribute.NewSet(conv.Plugin.String(m.plugin)))
+	p := &measurementOptions{add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
+	m.options.CompareAndSwap(nil, p)
+	return m.options.Load()
 }

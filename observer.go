@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/extism-observe/observe/internal/conv"
 )
 
 // ScopeName is the instrumentation scope of the tracer and meter that the
@@ -50,6 +52,10 @@ type Observer struct {
 	// one: guest metrics then cost nothing beyond the host call.
 	metricsOff bool
 	dropped    metric.Int64Counter
+	// The call metrics; nil with a no-op MeterProvider.
+	callDuration metric.Float64Histogram
+	callsActive  metric.Int64UpDownCounter
+	memoryUsage  metric.Int64Gauge
 
 	reports reporter
 }
@@ -97,8 +103,35 @@ func New(opts ...Option) *Observer {
 	o.dropped, _ = o.meter.Int64Counter("observe.dropped",
 		metric.WithDescription("Guest observability data dropped or truncated by the observe library, by reason."),
 		metric.WithUnit("{item}"))
+	if !o.metricsOff {
+		o.initCallMetrics()
+	}
 	o.reports.init(o.logger)
 	return o
+}
+
+// initCallMetrics makes the instruments of the call metrics. A failure
+// (which only a broken MeterProvider gives) leaves that metric off.
+func (o *Observer) initCallMetrics() {
+	d, err := o.meter.Float64Histogram(conv.MetricCallDuration,
+		metric.WithDescription("Duration of Extism plugin calls."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(conv.CallDurationBuckets...))
+	if err == nil {
+		o.callDuration = d
+	}
+	a, err := o.meter.Int64UpDownCounter(conv.MetricCallsActive,
+		metric.WithDescription("Extism plugin calls in flight."),
+		metric.WithUnit("{call}"))
+	if err == nil {
+		o.callsActive = a
+	}
+	m, err := o.meter.Int64Gauge(conv.MetricMemoryUsage,
+		metric.WithDescription("Linear memory of a plugin's guest module at the end of a call."),
+		metric.WithUnit("By"))
+	if err == nil {
+		o.memoryUsage = m
+	}
 }
 
 func newTracer(tp trace.TracerProvider) trace.Tracer {

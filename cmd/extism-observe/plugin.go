@@ -76,7 +76,9 @@ func (c *runConfig) newPlugin(ctx context.Context, wasm []byte, tel *telemetry, 
 			WithSysNanosleep().
 			WithRandSource(rand.Reader),
 	}
-	p, err := extism.NewPlugin(obs.Context(ctx), manifest, config, obs.HostFunctions())
+	// The plugin is named after its file, for its call span and metrics.
+	name := observe.PluginName(strings.TrimSuffix(filepath.Base(c.plugin), ".wasm"))
+	p, err := extism.NewPlugin(obs.Context(ctx, name), manifest, config, obs.HostFunctions())
 	if err != nil {
 		hint := ""
 		if !c.wasi && strings.Contains(err.Error(), "wasi_snapshot_preview1") {

@@ -39,10 +39,15 @@ func TestRunDemo(t *testing.T) {
 		"http.url=https://pay.example.com/v1/charges")
 
 	metrics := metricLines(r.stdout)
-	if len(metrics) != 4 {
-		t.Fatalf("metric lines %q, want 4", metrics)
+	if len(metrics) != 6 {
+		t.Fatalf("metric lines %q, want 6", metrics)
 	}
+	// The call metrics first (the observer's meter), then the guest's; the
+	// plugin is named after its file. A WASI command that exits leaves no
+	// memory to measure: no extism.memory.usage.
 	want := []string{
+		"extism.call.duration histogram count=1 sum=",
+		"extism.call.active updowncounter 0 {call} extism.plugin.name=demo",
 		"orders.processed counter 1 tier=gold",
 		"order.total gauge 59.97",
 		"checkout.latency histogram count=1 sum=",
@@ -53,9 +58,13 @@ func TestRunDemo(t *testing.T) {
 			t.Errorf("metric line %d = %q, want it to start with %q", i, metrics[i], w)
 		}
 	}
-	if !strings.HasSuffix(metrics[2], " ms tier=gold") {
-		t.Errorf("checkout.latency line %q: want unit ms and tier=gold", metrics[2])
+	if !strings.HasSuffix(metrics[4], " ms tier=gold") {
+		t.Errorf("checkout.latency line %q: want unit ms and tier=gold", metrics[4])
 	}
+	if !strings.HasSuffix(metrics[0], " s extism.function=_start extism.plugin.name=demo") {
+		t.Errorf("extism.call.duration line %q: want unit s, the export and the plugin's name", metrics[0])
+	}
+	wantContains(t, "call span line", spanLine(t, r.stdout, "_start"), "extism.plugin.name=demo")
 
 	wantContains(t, "stderr", r.stderr,
 		"INF handling order 1042 for customer c-7",

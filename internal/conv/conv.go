@@ -19,7 +19,23 @@ const (
 	Module     = attribute.Key("extism.module")      // the module instance ("main_N")
 	ReturnCode = attribute.Key("extism.return_code") // the i32 the export returned
 	ExitCode   = attribute.Key("extism.exit_code")   // the WASI exit code, when the guest exited
+	Plugin     = attribute.Key("extism.plugin.name") // the plugin's name (PluginName)
 )
+
+// The call metrics.
+const (
+	MetricCallDuration = "extism.call.duration" // histogram, s: one per plugin call
+	MetricCallsActive  = "extism.call.active"   // up-down counter, {call}: calls in flight
+	MetricMemoryUsage  = "extism.memory.usage"  // gauge, By: the guest's linear memory after each call
+)
+
+// CallDurationBuckets are the bucket boundaries of extism.call.duration,
+// in seconds: from tens of microseconds (an empty export) to tens of
+// seconds (a plugin at its manifest timeout).
+var CallDurationBuckets = []float64{
+	0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+}
 
 // Attributes and events of guest spans.
 const (

@@ -100,3 +100,27 @@ func layoutOf(t reflect.Type) *instanceLayout {
 	}
 	return &instanceLayout{t, src.Index, defs.Index}
 }
+
+// ModuleID returns the ID wazero gives the decoded module instance was made
+// from: a SHA-256 of its bytes and of how it was compiled.
+func ModuleID(instance api.Module) (id [32]byte, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	v := reflect.ValueOf(instance)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return id, false
+	}
+	src := v.Elem().FieldByName("Source")
+	if !src.IsValid() || src.Kind() != reflect.Pointer || src.IsNil() {
+		return id, false
+	}
+	f := src.Elem().FieldByName("ID")
+	if !f.IsValid() || f.Kind() != reflect.Array || f.Len() != len(id) || f.Type().Elem().Kind() != reflect.Uint8 {
+		return id, false
+	}
+	reflect.Copy(reflect.ValueOf(id[:]), f)
+	return id, true
+}
