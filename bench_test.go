@@ -677,3 +677,31 @@ func BenchmarkFunctionSpans(b *testing.B) {
 		observedLoop(b, file, 1+benchFnCalls, false, observe.WithFunctionSpans("*"), observe.WithMinDuration(0))
 	})
 }
+
+// BenchmarkHostFunctionSpans: one op is one plugin call of hostcall.wasm
+// "run", which calls the app's host function app_work twice (once inside a
+// guest span), with an SDK TracerProvider. host-spans adds
+// WithHostFunctionSpans("*"): two spans more per call, beside the same
+// observer without them; ns/hostcall is per host call.
+func BenchmarkHostFunctionSpans(b *testing.B) {
+	appWork := extism.NewHostFunctionWithStack("app_work", func(context.Context, *extism.CurrentPlugin, []uint64) {}, nil, nil)
+	for _, tc := range []struct {
+		name string
+		opts []observe.Option
+	}{{"observed", nil}, {"host-spans", []observe.Option{observe.WithHostFunctionSpans("*")}}} {
+		b.Run("impl="+tc.name, func(b *testing.B) {
+			tp, _ := benchTracerProvider(b, 1000)
+			obs := sdkObserver(b, tp, tc.opts...)
+			p := newBenchPlugin(b, obs.Context(context.Background()), "hostcall.wasm", append(obs.HostFunctions(), appWork))
+			ctx, span := tp.Tracer("bench").Start(context.Background(), "request")
+			defer span.End()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := p.CallWithContext(ctx, "run", nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/2, "ns/hostcall")
+		})
+	}
+}

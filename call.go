@@ -305,6 +305,13 @@ func (c *call) logFailure(out *outcome) {
 // recordException adds the standard exception event for err to span, with
 // wazero's multi-line wasm stack trace as its stack trace.
 func recordException(span trace.Span, err error) {
+	span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(exceptionAttributes(err)...))
+}
+
+// exceptionAttributes are the attributes of the standard exception event
+// for err: its innermost cause's type, its first line, and the rest (a
+// wasm stack trace from wazero) as the stack trace.
+func exceptionAttributes(err error) []attribute.KeyValue {
 	msg, stack := splitTrace(err.Error())
 	cause := err
 	for u := errors.Unwrap(cause); u != nil; u = errors.Unwrap(cause) {
@@ -317,7 +324,7 @@ func recordException(span trace.Span, err error) {
 	if stack != "" {
 		attrs = append(attrs, semconv.ExceptionStacktrace(stack))
 	}
-	span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(attrs...))
+	return attrs
 }
 
 // release clears the call, so that nothing it held outlives it, and

@@ -62,15 +62,16 @@ func (l Limits) withDefaults() Limits {
 
 // config is the resolved configuration of an Observer.
 type config struct {
-	tracerProvider trace.TracerProvider // nil: take it from the caller's span, else the global one
-	meterProvider  metric.MeterProvider // nil: the global one
-	logger         *zerolog.Logger      // nil: zerolog's global logger
-	loggerProvider otellog.LoggerProvider
-	extismLogs     bool
-	untrusted      bool
-	limits         Limits
-	minDuration    time.Duration
-	functionSpans  []string // glob patterns
+	hostFunctionSpans []string
+	tracerProvider    trace.TracerProvider // nil: take it from the caller's span, else the global one
+	meterProvider     metric.MeterProvider // nil: the global one
+	logger            *zerolog.Logger      // nil: zerolog's global logger
+	loggerProvider    otellog.LoggerProvider
+	extismLogs        bool
+	untrusted         bool
+	limits            Limits
+	minDuration       time.Duration
+	functionSpans     []string // glob patterns
 }
 
 // DefaultMinDuration is the shortest automatic function span kept by
@@ -151,6 +152,22 @@ func WithMinDuration(d time.Duration) Option {
 		}
 		c.minDuration = d
 	})
+}
+
+// WithHostFunctionSpans gives a span to every call a guest makes to one of
+// the app's host functions whose name matches a pattern ("*" matches any
+// run of characters, "?" one; "*" for all). The span is named after the
+// function, with its namespace (extism.host_function.namespace), child of
+// the innermost open guest span, and ends with status Error and an
+// exception event when the host function panics. Inside the host
+// function, [SpanFromContext] returns it, so the app's own spans nest
+// under it. The Observe API's and Extism's own host functions get none.
+//
+// It needs a wazero listener on the app's host modules; with a shared
+// compilation cache wazero keeps a little code for each plugin created
+// (see "Shared compilation caches" at [Observer.Context]).
+func WithHostFunctionSpans(patterns ...string) Option {
+	return optionFunc(func(c *config) { c.hostFunctionSpans = append(c.hostFunctionSpans, patterns...) })
 }
 
 // WithFunctionSpans gives function spans to modules nobody instrumented: each

@@ -101,7 +101,7 @@ func (c *compileContext) Value(key any) any {
 	}
 	app, _ := c.Context.Value(key).(experimental.FunctionListenerFactory)
 	var ours experimental.FunctionListenerFactory
-	if c.obs.extismLogs || !compilingHostModule() {
+	if c.obs.hostListeners() || !compilingHostModule() {
 		ours = &listenerFactory{obs: c.obs, name: c.name}
 	}
 	switch {
@@ -113,6 +113,12 @@ func (c *compileContext) Value(key any) any {
 		return app
 	}
 	return experimental.MultiFunctionListenerFactory(app, ours)
+}
+
+// hostListeners reports whether the Observer needs listeners on host
+// modules: on Extism's (WithExtismLogs), on the app's (WithHostFunctionSpans).
+func (o *Observer) hostListeners() bool {
+	return o.extismLogs || len(o.hostFunctionSpans) > 0
 }
 
 // isFactoryKey reports whether key is the ctx key of wazero's function

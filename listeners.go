@@ -43,11 +43,17 @@ type listenerFactory struct {
 // bytes, whichever Observer created it. See module.
 func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
 	o := f.obs
-	if def.GoFunction() != nil {
+	if fn := def.GoFunction(); fn != nil {
 		if o.extismLogs && def.ModuleName() == extismEnv {
 			if level, ok := extismLogLevels[def.Name()]; ok {
 				return &extismLogListener{level: level}
 			}
+		}
+		// The app's host functions are the Extism SDK's plain Go functions
+		// (api.GoFunction) outside the Observe API; its own env module and
+		// the proxies of linked modules are api.GoModuleFunction.
+		if _, app := fn.(api.GoFunction); app && !observeNamespaces[def.ModuleName()] && o.hostFunctionSpan(def.Name()) {
+			return &hostFunctionListener{name: owned(def.Name()), namespace: owned(def.ModuleName())}
 		}
 		return nil
 	}
@@ -259,3 +265,40 @@ func (l *extismLogListener) Before(ctx context.Context, _ api.Module, _ api.Func
 func (*extismLogListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
 
 func (*extismLogListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
+
+// hostFunctionSpan reports whether WithHostFunctionSpans picks the app's
+// host function name.
+func (o *Observer) hostFunctionSpan(name string) bool {
+	for _, p := range o.hostFunctionSpans {
+		if names.Match(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostFunctionListener gives a span to each call of one of the app's host
+// functions that WithHostFunctionSpans picks.
+type hostFunctionListener struct {
+	name, namespace string
+}
+
+var _ experimental.FunctionListener = (*hostFunctionListener)(nil)
+
+func (l *hostFunctionListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	if c := lookupCall(ctx); c != nil && c.recording {
+		c.spans.enterHost(l.name, l.namespace)
+	}
+}
+
+func (l *hostFunctionListener) After(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64) {
+	if c := lookupCall(ctx); c != nil && c.recording {
+		c.spans.exitHost(nil)
+	}
+}
+
+func (l *hostFunctionListener) Abort(ctx context.Context, _ api.Module, _ api.FunctionDefinition, err error) {
+	if c := lookupCall(ctx); c != nil && c.recording {
+		c.spans.exitHost(err)
+	}
+}

@@ -33,10 +33,11 @@ const Version = "0.1.0"
 // among the host functions of the plugin, and its [Observer.Context] as the
 // ctx the plugin is created with.
 type Observer struct {
-	limits        Limits
-	logger        zerolog.Logger
-	minDuration   time.Duration
-	functionSpans []string
+	limits            Limits
+	logger            zerolog.Logger
+	minDuration       time.Duration
+	functionSpans     []string
+	hostFunctionSpans []string
 
 	tracerProvider trace.TracerProvider // nil: resolved per call
 	fixedTracer    trace.Tracer         // set when tracerProvider is
@@ -72,9 +73,10 @@ func New(opts ...Option) *Observer {
 		opt.apply(&cfg)
 	}
 	o := &Observer{
-		limits:        cfg.limits.withDefaults(),
-		minDuration:   cfg.minDuration,
-		functionSpans: cfg.functionSpans,
+		limits:            cfg.limits.withDefaults(),
+		minDuration:       cfg.minDuration,
+		functionSpans:     cfg.functionSpans,
+		hostFunctionSpans: cfg.hostFunctionSpans,
 	}
 	if cfg.logger != nil {
 		o.logger = *cfg.logger

@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extism-observe/observe/internal/conv"
@@ -33,7 +34,7 @@ type spanStack struct {
 	frames []frame  // frames[0] is the bottom frame
 	free   []*node  // recycled nodes
 	moved  []*node  // scratch of exitFunction
-	skip   [2]skips // enters dropped at a limit, by kind (manual, function)
+	skip   [3]skips // enters dropped at a limit, by kind (manual, function, host)
 	// started counts the guest spans started (manual) or kept (function),
 	// for MaxSpansPerCall.
 	started int
@@ -63,6 +64,7 @@ type frameKind uint8
 const (
 	manualFrame      frameKind = iota // span-enter ... span-exit
 	functionFrame                     // an instrumented function, or one WithFunctionSpans picked
+	hostFrame                         // a call of one of the app's host functions (WithHostFunctionSpans)
 	placeholderFrame                  // a manual span not started: the call is not recorded, or its name was unreadable
 	bottomFrame                       // the call span, under every guest span
 )
@@ -119,7 +121,7 @@ type event struct {
 func (s *spanStack) reset(ctx context.Context, span trace.Span) {
 	clear(s.frames)
 	s.frames = append(s.frames[:0], frame{kind: bottomFrame, ctx: ctx, span: span})
-	s.skip = [2]skips{}
+	s.skip = [3]skips{}
 	s.started, s.grownTotal = 0, 0
 }
 
@@ -202,7 +204,7 @@ func (s *spanStack) admit(kind frameKind) bool {
 	case s.depth() >= s.maxDepth:
 		sk.why = dropSpanDepth
 		s.drops.report(dropSpanDepth, "observe: guest spans nested deeper than Limits.MaxSpanDepth dropped")
-	case kind == manualFrame && s.started >= s.maxSpans:
+	case kind != functionFrame && s.started >= s.maxSpans:
 		sk.why = dropSpanLimit
 		s.drops.report(dropSpanLimit, "observe: guest spans beyond Limits.MaxSpansPerCall in one call dropped")
 	default:
@@ -343,6 +345,46 @@ func (s *spanStack) openedIn(n *node, j int) bool {
 	return false
 }
 
+// enterHost opens the span of a call of the app's host function name, in
+// namespace.
+func (s *spanStack) enterHost(name, namespace string) {
+	if s.admit(hostFrame) {
+		s.push(hostFrame, 0, name).setAttributes(conv.HostNamespace.String(namespace))
+	}
+}
+
+// exitHost closes the span of the innermost open host function call; err
+// is the host function's panic, if it panicked.
+func (s *spanStack) exitHost(err error) {
+	if sk := &s.skip[hostFrame]; sk.open > 0 {
+		sk.open--
+		return
+	}
+	for i := len(s.frames) - 1; i > 0; i-- {
+		if s.frames[i].kind != hostFrame {
+			continue
+		}
+		code, desc := codes.Unset, ""
+		if err != nil {
+			code, desc = codes.Error, firstLine(err.Error())
+			s.frames[i].addException(err, s.now())
+		}
+		f := s.remove(i)
+		s.endFrame(&f, s.below(i), time.Time{}, code, desc)
+		return
+	}
+}
+
+// addException records err as the standard exception event of the frame's
+// span.
+func (f *frame) addException(err error, at time.Time) {
+	if f.node != nil {
+		f.node.events = append(f.node.events, event{name: semconv.ExceptionEventName, at: at, attrs: exceptionAttributes(err)})
+		return
+	}
+	f.span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(exceptionAttributes(err)...))
+}
+
 // endAll ends every open guest span, innermost first, with status Error and
 // desc, and returns how many were spans (not placeholders).
 func (s *spanStack) endAll(desc string) (open int) {
@@ -401,7 +443,7 @@ func (s *spanStack) push(kind frameKind, fn uint32, name string) *frame {
 		top.node.children = append(top.node.children, n)
 		f.node = n
 	case kind == functionFrame && s.minDuration > 0,
-		kind == manualFrame && top.kind == functionFrame:
+		kind != functionFrame && top.kind == functionFrame:
 		n := s.newNode(name, kind, s.now())
 		n.parentCtx, _ = s.live()
 		f.node = n
@@ -409,7 +451,7 @@ func (s *spanStack) push(kind frameKind, fn uint32, name string) *frame {
 		parent, _ := s.live()
 		f.ctx, f.span = s.tracer.Start(parent, name)
 	}
-	if kind == manualFrame {
+	if kind != functionFrame {
 		s.started++
 	}
 	if kind == functionFrame {

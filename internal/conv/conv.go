@@ -37,6 +37,9 @@ var CallDurationBuckets = []float64{
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 }
 
+// Attributes of the span of a call of one of the app's host functions.
+const HostNamespace = attribute.Key("extism.host_function.namespace") // the host function's namespace
+
 // Attributes and events of guest spans.
 const (
 	Truncated     = attribute.Key("observe.truncated")   // a name cut to Limits.MaxStringBytes
