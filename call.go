@@ -67,9 +67,10 @@ type call struct {
 	info    *module
 	modules []moduleFrame
 
-	depth int       // nested export calls within this call
-	spans spanStack // the call's open spans
-	tags  int       // span tags set
+	http  trace.Span // the client span of the guest's http_request in progress
+	depth int        // nested export calls within this call
+	spans spanStack  // the call's open spans
+	tags  int        // span tags set
 
 	// initializing is set while the call is the initialisation of the
 	// guest's runtime (_initialize, __wasm_call_ctors) that Extism runs
@@ -197,6 +198,11 @@ func (o *Observer) reportAdapter() {
 // def and results are those of the export (def is nil when abandoned).
 func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 	out := outcomeOf(c.ctx, def, results, err)
+	if c.http != nil { // the request never reported its end
+		c.http.SetStatus(codes.Error, "plugin call ended during the HTTP request")
+		c.http.End()
+		c.http = nil
+	}
 	if c.spans.depth() > 0 {
 		desc := "span still open when the plugin call returned"
 		if out.err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 	otellog "go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -62,6 +63,8 @@ func (l Limits) withDefaults() Limits {
 
 // config is the resolved configuration of an Observer.
 type config struct {
+	httpSpans         bool
+	propagator        propagation.TextMapPropagator
 	hostFunctionSpans []string
 	tracerProvider    trace.TracerProvider // nil: take it from the caller's span, else the global one
 	meterProvider     metric.MeterProvider // nil: the global one
@@ -151,6 +154,35 @@ func WithMinDuration(d time.Duration) Option {
 			d = 0
 		}
 		c.minDuration = d
+	})
+}
+
+// WithHTTPSpans turns client spans for guests' outbound HTTP on or off.
+// On, every request a guest makes through Extism's http_request is an
+// OpenTelemetry HTTP client span (kind Client, named after the method)
+// under the innermost open guest span, with http.request.method, url.full,
+// server.address, server.port and http.response.status_code; a status of
+// 400 or more, a transport failure, or a host the manifest does not allow
+// is an error, with error.type. The trace goes to the server in the
+// request's headers, through the propagator ([WithPropagator]).
+//
+// It is off by default for now: it needs a wazero listener on Extism's own
+// host module, which costs memory for each plugin created with a shared
+// compilation cache (see "Shared compilation caches" at [Observer.Context]).
+func WithHTTPSpans(on bool) Option {
+	return optionFunc(func(c *config) { c.httpSpans = on })
+}
+
+// WithPropagator sets the propagator that carries the trace to the servers
+// guests call (WithHTTPSpans). Without it, the global one,
+// otel.GetTextMapPropagator(), which carries nothing until the app sets
+// one (otel.SetTextMapPropagator(propagation.TraceContext{}), say). A nil
+// propagator is ignored.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return optionFunc(func(c *config) {
+		if p != nil {
+			c.propagator = p
+		}
 	})
 }
 

@@ -116,9 +116,10 @@ func (c *compileContext) Value(key any) any {
 }
 
 // hostListeners reports whether the Observer needs listeners on host
-// modules: on Extism's (WithExtismLogs), on the app's (WithHostFunctionSpans).
+// modules: on Extism's (WithExtismLogs, WithHTTPSpans), on the app's
+// (WithHostFunctionSpans).
 func (o *Observer) hostListeners() bool {
-	return o.extismLogs || len(o.hostFunctionSpans) > 0
+	return o.extismLogs || o.httpSpans || len(o.hostFunctionSpans) > 0
 }
 
 // isFactoryKey reports whether key is the ctx key of wazero's function

@@ -44,9 +44,12 @@ type listenerFactory struct {
 func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
 	o := f.obs
 	if fn := def.GoFunction(); fn != nil {
-		if o.extismLogs && def.ModuleName() == extismEnv {
-			if level, ok := extismLogLevels[def.Name()]; ok {
+		if def.ModuleName() == extismEnv {
+			if level, ok := extismLogLevels[def.Name()]; ok && o.extismLogs {
 				return &extismLogListener{level: level}
+			}
+			if def.Name() == "http_request" && o.httpSpans {
+				return httpListener{}
 			}
 		}
 		// The app's host functions are the Extism SDK's plain Go functions

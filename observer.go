@@ -12,6 +12,7 @@ import (
 	otellog "go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extism-observe/observe/internal/conv"
@@ -45,6 +46,8 @@ type Observer struct {
 
 	otelLogger otellog.Logger
 	extismLogs bool
+	httpSpans  bool
+	propagator propagation.TextMapPropagator
 	untrusted  bool
 
 	meter   metric.Meter
@@ -98,6 +101,12 @@ func New(opts ...Option) *Observer {
 	}
 	o.otelLogger = lp.Logger(ScopeName, otellog.WithInstrumentationVersion(Version))
 	o.extismLogs = cfg.extismLogs
+	o.httpSpans = cfg.httpSpans
+	o.propagator = cfg.propagator
+	if o.propagator == nil {
+		// The global one forwards to whatever the app sets later.
+		o.propagator = otel.GetTextMapPropagator()
+	}
 	o.untrusted = cfg.untrusted
 	o.meter = mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
 	o.metrics.init(o.meter, o.limits.MaxMetricNames)

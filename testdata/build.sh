@@ -54,6 +54,9 @@ wat2wasm --debug-names hostile/hostile.wat -o hostile.wasm
 # 5f. helpers.wasm: instrumented span helpers that wrap the Observe API.
 wat2wasm --debug-names helpers/helpers.wat -o helpers.wasm
 
+# 5g. http.wasm: an outbound HTTP request through extism:host/env, as PDKs make it.
+wat2wasm --debug-names http/http.wat -o http.wasm
+
 # 5e. command.wasm: a WASI command module's start-up, hand-written.
 wat2wasm --debug-names command.wat -o command.wasm
 
