@@ -22,6 +22,8 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +36,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -702,6 +705,40 @@ func BenchmarkHostFunctionSpans(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/2, "ns/hostcall")
+		})
+	}
+}
+
+// BenchmarkHTTPSpans: one op is one plugin call of http.wasm "get", a GET
+// to a server on 127.0.0.1, with an SDK TracerProvider; http-spans adds
+// WithHTTPSpans(true) and the W3C propagator: a client span and a
+// traceparent header per request, beside the same observer without them.
+func BenchmarkHTTPSpans(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	b.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name string
+		opts []observe.Option
+	}{{"observed", nil}, {"http-spans", []observe.Option{observe.WithHTTPSpans(true), observe.WithPropagator(propagation.TraceContext{})}}} {
+		b.Run("impl="+tc.name, func(b *testing.B) {
+			tp, _ := benchTracerProvider(b, 1000)
+			obs := sdkObserver(b, tp, tc.opts...)
+			m := benchManifest(b, "http.wasm")
+			m.AllowedHosts = []string{"127.0.0.1"}
+			p, err := extism.NewPlugin(obs.Context(context.Background()), m, extism.PluginConfig{}, obs.HostFunctions())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { p.Close(context.Background()) })
+			ctx, span := tp.Tracer("bench").Start(context.Background(), "request")
+			defer span.End()
+			url := []byte(srv.URL + "/")
+			b.ReportAllocs()
+			for b.Loop() {
+				if rc, _, err := p.CallWithContext(ctx, "get", url); rc != 2 || err != nil {
+					b.Fatalf("rc=%d err=%v", rc, err)
+				}
+			}
 		})
 	}
 }
