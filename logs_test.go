@@ -2,11 +2,18 @@ package observe_test
 
 import (
 	"context"
+	"io"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	lognoop "go.opentelemetry.io/otel/log/noop"
+
 	extism "github.com/extism/go-sdk"
+	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
@@ -118,3 +125,53 @@ func TestExtismPDKLogsOffByDefault(t *testing.T) {
 		t.Errorf("logs %v", lines)
 	}
 }
+
+// WithExtismLogs honours the logger's level: a PDK log below it is neither
+// read nor recorded, and its listener allocates nothing. The baseline has
+// an empty wazero listener on the same functions, since wazero's listener
+// call itself costs an allocation.
+func TestExtismPDKLogsBelowTheLevelCostNothing(t *testing.T) {
+	extism.SetLogLevel(extism.LogLevelTrace)
+	t.Cleanup(func() { extism.SetLogLevel(extism.LogLevelOff) })
+	allocs := func(ctx context.Context, opts ...observe.Option) (float64, *harness) {
+		h := newHarness(t, opts...)
+		p, err := extism.NewPlugin(h.obs.Context(ctx), manifest(t, "pdklog.wasm"), extism.PluginConfig{}, h.obs.HostFunctions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close(context.Background()) })
+		p.SetLogger(func(extism.LogLevel, string) {}) // the SDK's own handling, the same on both sides
+		call(t, p, context.Background(), "run")
+		return testing.AllocsPerRun(50, func() { call(t, p, context.Background(), "run") }), h
+	}
+	quiet := []observe.Option{observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.ErrorLevel)),
+		observe.WithLoggerProvider(lognoop.NewLoggerProvider())}
+	baseline, _ := allocs(experimental.WithFunctionListenerFactory(context.Background(), emptyLogListeners{}), quiet...)
+	with, h := allocs(context.Background(), append(quiet, observe.WithExtismLogs())...)
+	if with > baseline {
+		t.Errorf("PDK logs below the level: %v allocs per call, %v with empty listeners instead", with, baseline)
+	}
+	for _, s := range h.rec.Ended() {
+		if len(logEvents(s)) != 0 {
+			t.Errorf("span %s recorded a log below the level: %v", s.Name(), logEvents(s))
+		}
+	}
+}
+
+// emptyLogListeners puts a listener that does nothing on Extism's log
+// functions.
+type emptyLogListeners struct{}
+
+func (emptyLogListeners) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	if def.ModuleName() == "extism:host/env" && strings.HasPrefix(def.Name(), "log_") {
+		return emptyLogListener{}
+	}
+	return nil
+}
+
+type emptyLogListener struct{}
+
+func (emptyLogListener) Before(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
+}
+func (emptyLogListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+func (emptyLogListener) Abort(context.Context, api.Module, api.FunctionDefinition, error)    {}
