@@ -126,8 +126,9 @@ func addHeaders(dst, src map[string]string) map[string]string {
 // WithServiceName sets the service.name resource attribute. It is the name
 // in code: OTEL_SERVICE_NAME, or service.name in OTEL_RESOURCE_ATTRIBUTES,
 // still renames the service at deployment, and a service.name in
-// [WithResource] wins over both. Without any of them the service is named
-// after the executable. An empty name is ignored.
+// [WithResource] wins over both. Without any of them the service is
+// "unknown_service:" and the executable's name, as the resource semantic
+// conventions ask. An empty name is ignored.
 func WithServiceName(name string) Option {
 	return optionFunc(func(c *config) {
 		if name != "" {

@@ -342,11 +342,11 @@ func TestPresetsReachReceiver(t *testing.T) {
 				checkHeaders(t, r, []signal{s}, tc.headers[s], tc.absent[s]...)
 				switch s {
 				case traces:
-					checkTraces(t, r, e, executableName())
+					checkTraces(t, r, e, defaultServiceName())
 				case metrics:
-					checkMetrics(t, r, executableName())
+					checkMetrics(t, r, defaultServiceName())
 				case logs:
-					checkLogs(t, r, e, executableName())
+					checkLogs(t, r, e, defaultServiceName())
 				}
 			}
 			for _, s := range allSignals {
@@ -359,7 +359,10 @@ func TestPresetsReachReceiver(t *testing.T) {
 }
 
 func TestResource(t *testing.T) {
-	exe := executableName()
+	exe := defaultServiceName()
+	if want := "unknown_service:otlp.test"; exe != want { // the test binary's name
+		t.Errorf("default service.name %q, want %q", exe, want)
+	}
 	for _, tc := range []struct {
 		name  string
 		env   map[string]string
@@ -367,7 +370,7 @@ func TestResource(t *testing.T) {
 		want  map[string]any
 		unset []string
 	}{
-		{name: "executable name", want: map[string]any{"service.name": exe}},
+		{name: "unknown_service: and the executable's name", want: map[string]any{"service.name": exe}},
 		{name: "WithServiceName", opts: []Option{WithServiceName("code")}, want: map[string]any{"service.name": "code"}},
 		{
 			name: "OTEL_SERVICE_NAME renames the service in code",

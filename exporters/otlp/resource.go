@@ -14,8 +14,8 @@ import (
 )
 
 // newResource builds the resource of all three providers. Later detectors
-// win over earlier ones, so the precedence is, from lowest: the executable's
-// name, [WithServiceName], the environment (OTEL_RESOURCE_ATTRIBUTES, then
+// win over earlier ones, so the precedence is, from lowest:
+// "unknown_service:" and the executable's name, [WithServiceName], the environment (OTEL_RESOURCE_ATTRIBUTES, then
 // OTEL_SERVICE_NAME), and [WithResource].
 //
 // It is kept light: every detector here reads the process or a syscall.
@@ -24,7 +24,7 @@ import (
 func (c *config) newResource(ctx context.Context) (*resource.Resource, error) {
 	name := c.serviceName
 	if name == "" {
-		name = executableName()
+		name = defaultServiceName()
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(semconv.ServiceName(name)),
@@ -58,14 +58,16 @@ func (c *config) newResource(ctx context.Context) (*resource.Resource, error) {
 	return merged, nil
 }
 
-// executableName names the service when nothing else does.
-func executableName() string {
+// defaultServiceName names the service when nothing else does, as the
+// resource semantic conventions ask of SDKs: "unknown_service:" followed by
+// the executable's name, when it is known.
+func defaultServiceName() string {
 	path, err := os.Executable()
 	if err != nil || path == "" {
-		if len(os.Args) == 0 {
+		if len(os.Args) == 0 || os.Args[0] == "" {
 			return "unknown_service"
 		}
 		path = os.Args[0]
 	}
-	return strings.TrimSuffix(filepath.Base(path), ".exe")
+	return "unknown_service:" + strings.TrimSuffix(filepath.Base(path), ".exe")
 }
