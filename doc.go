@@ -58,7 +58,7 @@
 //     provider of the caller's span, else the global one. Span tags
 //     ("k:v,k2:v2") become attributes of the innermost open span.
 //   - Logs: to the zerolog logger ([WithLogger]), with trace_id, span_id,
-//     module and function fields, to OpenTelemetry logs
+//     trace_flags, module and function fields, to OpenTelemetry logs
 //     ([WithLoggerProvider]), and as "log" events on the innermost open span.
 //     [WithExtismLogs] does the same for the logs of Extism PDK guests.
 //   - Call metrics, for every plugin call: extism.call.duration (seconds,

@@ -128,8 +128,10 @@ func (c *call) logFields(e *zerolog.Event) *zerolog.Event {
 	_, span := c.live()
 	sc := span.SpanContext()
 	if sc.IsValid() {
-		tid, sid := sc.TraceID(), sc.SpanID()
-		e.Hex("trace_id", tid[:]).Hex("span_id", sid[:])
+		// The fields the OpenTelemetry specification gives logs outside
+		// OTLP: trace_id, span_id and trace_flags, in hex.
+		tid, sid, flags := sc.TraceID(), sc.SpanID(), sc.TraceFlags()
+		e.Hex("trace_id", tid[:]).Hex("span_id", sid[:]).Hex("trace_flags", []byte{byte(flags)})
 	}
 	return e.Str("module", c.module).Str("function", c.function)
 }

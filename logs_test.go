@@ -175,3 +175,24 @@ func (emptyLogListener) Before(context.Context, api.Module, api.FunctionDefiniti
 }
 func (emptyLogListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
 func (emptyLogListener) Abort(context.Context, api.Module, api.FunctionDefinition, error)    {}
+
+// Guest log lines carry the trace fields the OpenTelemetry specification
+// gives logs outside OTLP: trace_id, span_id and trace_flags.
+func TestLogLinesCarryTraceFlags(t *testing.T) {
+	h := newHarness(t)
+	p := h.plugin("cguest.wasm", false)
+	req := h.request(func(ctx context.Context) { call(t, p, ctx, "run") })
+	var n int
+	for _, l := range h.logLines() {
+		if l["trace_id"] != req.TraceID().String() {
+			continue
+		}
+		n++
+		if l["trace_flags"] != "01" || l["span_id"] == nil {
+			t.Errorf("log line %v, want trace_flags 01 and a span_id", l)
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no log line in the trace: %v", h.logLines())
+	}
+}

@@ -17,7 +17,7 @@ func newLogger(w io.Writer, level zerolog.Level) zerolog.Logger {
 		TimeFormat: "15:04:05.000",
 		// The IDs are for log backends that join logs to traces; on a
 		// terminal the tree printed below shows where each log belongs.
-		FieldsExclude: []string{"trace_id", "span_id", "module"},
+		FieldsExclude: []string{"trace_id", "span_id", "trace_flags", "module"},
 	}
 	return zerolog.New(cw).Level(level).Hook(timestampHook{})
 }
