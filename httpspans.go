@@ -45,8 +45,6 @@ type httpRequest struct {
 	Headers map[string]string `json:"headers,omitempty"`
 }
 
-var kernelKey any = extism.PluginCtxKey("extism")
-
 // httpListener makes the client span of each http_request of a guest.
 type httpListener struct{}
 
@@ -65,7 +63,7 @@ func (httpListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefi
 	if c == nil || !c.recording || c.http != nil {
 		return
 	}
-	kernel, ok := ctx.Value(kernelKey).(api.Module)
+	kernel, ok := kernelOf(ctx)
 	if !ok {
 		return
 	}
@@ -175,7 +173,7 @@ func (httpListener) Abort(ctx context.Context, _ api.Module, _ api.FunctionDefin
 		errorType = "timeout"
 	}
 	span.SetAttributes(semconv.ErrorTypeKey.String(errorType))
-	span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(exceptionAttributes(err)...))
+	recordException(span, err)
 	span.SetStatus(codes.Error, msg)
 	span.End()
 }
@@ -183,16 +181,15 @@ func (httpListener) Abort(ctx context.Context, _ api.Module, _ api.FunctionDefin
 // readBlock returns the bytes of the Extism memory block at offset,
 // bounded by the kernel's memory.
 func readBlock(ctx context.Context, kernel api.Module, offset uint64) ([]byte, bool) {
-	length := kernel.ExportedFunction("length")
 	mem := kernel.Memory()
-	if length == nil || mem == nil || offset > 1<<32-1 {
+	if mem == nil || offset > 1<<32-1 {
 		return nil, false
 	}
-	out, err := length.Call(ctx, offset)
-	if err != nil || len(out) != 1 || out[0] > 1<<32-1 {
+	n, ok := blockLength(ctx, kernel, offset)
+	if !ok || n > 1<<32-1 {
 		return nil, false
 	}
-	return mem.Read(uint32(offset), uint32(out[0]))
+	return mem.Read(uint32(offset), uint32(n))
 }
 
 // writeBlock allocates an Extism memory block holding b.

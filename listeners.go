@@ -17,7 +17,6 @@ package observe
 import (
 	"context"
 
-	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -244,21 +243,17 @@ func (l *extismLogListener) Before(ctx context.Context, _ api.Module, _ api.Func
 	}
 	// The message is an Extism memory block: an offset into the kernel's
 	// memory, whose length the kernel knows.
-	kernel, ok := ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+	kernel, ok := kernelOf(ctx)
 	if !ok {
 		return
 	}
-	length := kernel.ExportedFunction("length")
-	if length == nil {
-		return
-	}
 	offset := params[0]
-	out, err := length.Call(ctx, offset)
-	if err != nil || len(out) != 1 {
+	n, ok := blockLength(ctx, kernel, offset)
+	if !ok {
 		c.report(dropBadMemory, "observe: Extism log message is not a valid memory block; dropped")
 		return
 	}
-	b, truncated, ok := c.guestBytes(kernel, "Extism log message", offset, uint32(min(out[0], 1<<32-1)))
+	b, truncated, ok := c.guestBytes(kernel, "Extism log message", offset, uint32(min(n, 1<<32-1)))
 	if !ok {
 		return
 	}
