@@ -33,7 +33,11 @@ var (
 	// single-goroutine.
 	calls sync.Map
 
-	callPool = sync.Pool{New: func() any { return new(call) }}
+	callPool = sync.Pool{New: func() any {
+		c := new(call)
+		c.extismLog = c.logExtism
+		return c
+	}}
 )
 
 // call is the state of one plugin call: from the Before of the export that
@@ -67,10 +71,12 @@ type call struct {
 	info    *module
 	modules []moduleFrame
 
-	http  trace.Span // the client span of the guest's http_request in progress
-	depth int        // nested export calls within this call
-	spans spanStack  // the call's open spans
-	tags  int        // span tags set
+	// httpFailed is set when a guest request failed in the transport: its
+	// client span is recorded, and Extism's panic that follows is its own.
+	httpFailed bool
+	depth      int       // nested export calls within this call
+	spans      spanStack // the call's open spans
+	tags       int       // span tags set
 
 	// initializing is set while the call is the initialisation of the
 	// guest's runtime (_initialize, __wasm_call_ctors) that Extism runs
@@ -82,6 +88,12 @@ type call struct {
 
 	// interned outlives the call: see intern.
 	interned map[string]string
+
+	// extismLog is this call's Extism plugin logger (logs.go), made once
+	// per call value; appLog is the plugin's own, which it stands in for
+	// while the call runs.
+	extismLog func(extism.LogLevel, string)
+	appLog    func(extism.LogLevel, string)
 
 	drops [numDropReasons]int
 }
@@ -156,8 +168,13 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 	s.tracer, s.now, s.drops = c.tracer, time.Now, c
 	s.minDuration, s.maxDepth, s.maxSpans = o.minDuration, o.limits.MaxSpanDepth, o.limits.MaxSpansPerCall
 	s.reset(c.spanCtx, c.span)
-	if p, ok := key.(*extism.Plugin); ok && p.Adapter != nil {
-		o.reportAdapter()
+	if p, ok := key.(*extism.Plugin); ok {
+		if p.Adapter != nil {
+			o.reportAdapter()
+		}
+		if o.extismLogs {
+			c.hookLogger(p)
+		}
 	}
 	return c
 }
@@ -198,10 +215,9 @@ func (o *Observer) reportAdapter() {
 // def and results are those of the export (def is nil when abandoned).
 func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 	out := outcomeOf(c.ctx, def, results, err)
-	if c.http != nil { // the request never reported its end
-		c.http.SetStatus(codes.Error, "plugin call ended during the HTTP request")
-		c.http.End()
-		c.http = nil
+	if out.errorType == errHostFunction && c.recording {
+		ctx, _ := c.live()
+		c.refusedRequest(ctx, out.err)
 	}
 	if c.spans.depth() > 0 {
 		desc := "span still open when the plugin call returned"
@@ -249,6 +265,7 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 		c.span.End()
 	}
 	c.callSpan.End()
+	c.unhookLogger()
 }
 
 // recordCallMetrics records the call in the call metrics, in the ctx of the
@@ -338,6 +355,6 @@ func exceptionAttributes(err error) []attribute.KeyValue {
 func (c *call) release() {
 	c.spans.release()
 	clear(c.modules)
-	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned}
+	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, extismLog: c.extismLog}
 	callPool.Put(c)
 }

@@ -166,9 +166,19 @@ func WithMinDuration(d time.Duration) Option {
 // is an error, with error.type. The trace goes to the server in the
 // request's headers, through the propagator ([WithPropagator]).
 //
-// It is off by default for now: it needs a wazero listener on Extism's own
-// host module, which costs memory for each plugin created with a shared
-// compilation cache (see "Shared compilation caches" at [Observer.Context]).
+// It is on by default. Extism sends every request through
+// http.DefaultClient; the first Observer made with HTTP spans on puts a
+// RoundTripper around that client's Transport, once for the process, that
+// acts only on the requests Extism's http_request sends during an observed
+// call and passes every other request straight through. So make the
+// Observer before the app starts sending requests on http.DefaultClient,
+// and if the app sets http.DefaultClient.Transport itself, set it before
+// that. A request Extism refuses before sending it (a host the manifest
+// does not allow, a request that is not JSON) is a client span named
+// HTTP, with Extism's reason as its error.
+//
+// With WithHTTPSpans(false) the Observer adds no spans and no headers, and
+// puts nothing around http.DefaultClient.
 func WithHTTPSpans(on bool) Option {
 	return optionFunc(func(c *config) { c.httpSpans = on })
 }
@@ -235,19 +245,21 @@ func WithLoggerProvider(lp otellog.LoggerProvider) Option {
 	})
 }
 
-// WithExtismLogs also sends the logs that guests write through an Extism
-// PDK (the log_* functions of extism:host/env) to the observer's zerolog
-// logger and OpenTelemetry LoggerProvider, with the trace and span IDs of
-// the call, as it does for Observe API logs; they carry the field
-// source=extism. The Extism SDK still handles them as before (its
-// Plugin.SetLogger callback).
+// WithExtismLogs turns on or off the logs that guests write through an
+// Extism PDK (the log_* functions of extism:host/env). On, the default,
+// they go to the observer's zerolog logger, OpenTelemetry LoggerProvider
+// and span events, with the trace and span IDs of the innermost guest
+// span, as Observe API logs do, with the field source=extism; what the
+// logger's level drops costs nothing but a level check. The Extism SDK
+// still handles them as before: the Plugin's logger (Plugin.SetLogger)
+// gets every message first.
 //
-// Extism PDKs ask the host for its log level first, and the Extism SDK's
-// default is off: set it, for instance extism.SetLogLevel(extism.LogLevelInfo),
-// or guests send nothing.
-func WithExtismLogs() Option {
+// Extism decides what reaches either: PDKs ask the host for its log level
+// first, and the Extism SDK's default is off. Set it, for instance
+// extism.SetLogLevel(extism.LogLevelInfo), or guests send nothing.
+func WithExtismLogs(on bool) Option {
 	return optionFunc(func(c *config) {
-		c.extismLogs = true
+		c.extismLogs = on
 	})
 }
 

@@ -35,8 +35,11 @@ import (
 // it. wazero keeps code for every host module compiled with a function
 // listener factory in its ctx, for as long as the cache lives; so that
 // creating plugins stays flat in time and memory, Context shows the
-// Observer's factory only to the guest's modules, not to host modules
-// (WithExtismLogs needs Extism's own host module, and so is the exception).
+// Observer's factory only to the guest's modules, not to host modules.
+// The exception is [WithHostFunctionSpans], which needs the app's host
+// modules: wazero then keeps a few KB of code, and a few executable
+// mappings, for each plugin created with the cache, until the cache is
+// closed. Extism logs and HTTP spans need no host module listener.
 //
 // # Plugin names
 //
@@ -116,10 +119,9 @@ func (c *compileContext) Value(key any) any {
 }
 
 // hostListeners reports whether the Observer needs listeners on host
-// modules: on Extism's (WithExtismLogs, WithHTTPSpans), on the app's
-// (WithHostFunctionSpans).
+// modules: on the app's, for WithHostFunctionSpans.
 func (o *Observer) hostListeners() bool {
-	return o.extismLogs || o.httpSpans || len(o.hostFunctionSpans) > 0
+	return len(o.hostFunctionSpans) > 0
 }
 
 // isFactoryKey reports whether key is the ctx key of wazero's function

@@ -60,7 +60,10 @@
 //   - Logs: to the zerolog logger ([WithLogger]), with trace_id, span_id,
 //     trace_flags, module and function fields, to OpenTelemetry logs
 //     ([WithLoggerProvider]), and as "log" events on the innermost open span.
-//     [WithExtismLogs] does the same for the logs of Extism PDK guests.
+//     The logs of Extism PDK guests go the same way ([WithExtismLogs]).
+//   - Outbound HTTP: each request a guest sends through Extism's
+//     http_request is an HTTP client span that carries the trace to the
+//     server ([WithHTTPSpans], [WithPropagator]).
 //   - Call metrics, for every plugin call: extism.call.duration (seconds,
 //     by plugin, export and, on failure, error.type), extism.call.active
 //     and extism.memory.usage, named by [PluginName], to the

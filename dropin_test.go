@@ -220,8 +220,9 @@ func TestForeignHostFunctionsAreDroppedAndReported(t *testing.T) {
 	}
 }
 
-// Item 3: with a shared cache, creating plugins leaves nothing behind.
-// (That it stays flat in time is measured by BenchmarkCreatePluginSharedCache.)
+// Item 3: with a shared cache, creating plugins leaves nothing behind, with
+// the defaults (Extism logs and HTTP spans on). (That it stays flat in time
+// is measured by BenchmarkCreatePluginSharedCache.)
 func TestSharedCacheCreationIsFlat(t *testing.T) {
 	h := newHarness(t)
 	cache := wazero.NewCompilationCache()
@@ -255,16 +256,16 @@ func TestSharedCacheCreationIsFlat(t *testing.T) {
 		t.Errorf("300 plugins with a shared cache grew the heap by %d B", after-before)
 	}
 
-	// The documented exception: WithExtismLogs needs a listener on Extism's
-	// host module, and wazero keeps code for it as long as the cache lives.
-	h = newHarness(t, observe.WithExtismLogs())
+	// The documented exception: WithHostFunctionSpans needs a listener on
+	// host modules, and wazero keeps code for it as long as the cache lives.
+	h = newHarness(t, observe.WithHostFunctionSpans("*"))
 	create(20)
 	reset()
 	before = heapAfterGC()
 	create(100)
 	reset()
 	after = heapAfterGC()
-	t.Logf("with WithExtismLogs: %d B of heap per plugin created, kept by the cache", (int(after)-int(before))/100)
+	t.Logf("with WithHostFunctionSpans: %d B of heap per plugin created, kept by the cache", (int(after)-int(before))/100)
 }
 
 // Item 4: a function listener factory the app put in the ctx keeps

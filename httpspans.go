@@ -2,16 +2,16 @@ package observe
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
-	extism "github.com/extism/go-sdk"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -22,33 +22,79 @@ import (
 // Outbound HTTP from guests: Extism's http_request (extism:host/env) as
 // OpenTelemetry HTTP client spans, carrying the trace to the server.
 //
-// Extism gives no hook around the request it makes. The listener on
-// http_request sees the request before Extism does: a JSON document in an
-// Extism memory block whose offset is the function's first parameter. It
-// reads it (untrusted: what does not parse is left to Extism, which fails
-// the call, and the span says so), starts the client span under the
-// innermost open guest span, and, when the propagator has something to
-// carry, writes the request again with the propagator's headers added, in
-// a new block whose offset it puts in place of the guest's (wazero hands
-// the host function the parameters as a listener's Before left them;
-// TestHTTPClientSpans fails if a new wazero or Extism stops doing so), and
-// frees the guest's block. Headers the guest set are kept, its own
-// traceparent included. After the request, the status code is the one
-// Extism keeps in Plugin.LastStatusCode; a denied host or a transport
-// failure is Extism's panic, which the listener sees as Abort.
+// Extism gives no hook around the request it makes, and sends every one
+// through http.DefaultClient, with the ctx of the plugin call. The first
+// Observer made with HTTP spans on (the default) puts a RoundTripper around
+// http.DefaultClient's transport, once for the process. It acts only on a
+// request that Extism's http_request sends, on the goroutine of an
+// observed call: it starts the client span under the innermost open guest
+// span, adds the propagator's headers to a copy of the request (headers
+// the guest set, its own traceparent included, are kept), and ends the
+// span with the response status when the body is closed. Every other
+// request, the app's own included, passes straight through: one ctx lookup.
+//
+// A wazero listener on http_request would see the request too, but it has
+// to be on Extism's host module, which the Extism SDK builds afresh for
+// every plugin: wazero v1.9 then compiles listener code for each of its
+// function types, and keeps it in the engine for good. With a shared
+// compilation cache that is memory and executable mappings for every
+// plugin ever created (see RATIONALE.md). The transport costs nothing at
+// plugin creation.
+//
+// A request Extism refuses before it sends anything (a host the manifest
+// does not allow, a request that is not JSON, a URL that does not parse)
+// never reaches the transport. Extism panics, the call fails, and the call
+// span's end (finish) adds the client span, named HTTP (the method is not
+// known), with Extism's reason.
 
-// httpRequest is Extism's request JSON (extism.HttpRequest, whose fields
-// JSON matches case-insensitively).
-type httpRequest struct {
-	URL     string            `json:"url"`
-	Method  string            `json:"method"`
-	Headers map[string]string `json:"headers,omitempty"`
+// installTransport puts the observer's RoundTripper around
+// http.DefaultClient's transport, once.
+var installTransport = sync.OnceFunc(func() {
+	http.DefaultClient.Transport = &transport{next: http.DefaultClient.Transport}
+})
+
+// transport is the RoundTripper around http.DefaultClient's transport.
+type transport struct {
+	next http.RoundTripper // nil: http.DefaultTransport, as http.Client does
 }
 
-// httpListener makes the client span of each http_request of a guest.
-type httpListener struct{}
+func (t *transport) base() http.RoundTripper {
+	if t.next != nil {
+		return t.next
+	}
+	return http.DefaultTransport
+}
 
-var _ experimental.FunctionListener = httpListener{}
+// RoundTrip implements http.RoundTripper.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c := lookupCall(req.Context())
+	if c == nil || !c.obs.httpSpans || !sentByExtism() {
+		return t.base().RoundTrip(req)
+	}
+	return c.roundTrip(t.base(), req)
+}
+
+// extismHTTPRequest is the Extism SDK's host function behind http_request.
+const extismHTTPRequest = "github.com/extism/go-sdk.httpRequest"
+
+// sentByExtism reports whether the request being sent comes from Extism's
+// http_request, on this goroutine: the goroutine of the call, whose state
+// the client span is made from. TestHTTPClientSpans fails if a new Extism
+// SDK renames the function.
+func sentByExtism() bool {
+	var pcs [24]uintptr
+	n := runtime.Callers(3, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function == extismHTTPRequest {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
 
 // knownMethods are the methods the HTTP semantic conventions name spans
 // and attributes after; any other is "_OTHER", with the method kept in
@@ -58,155 +104,135 @@ var knownMethods = map[string]bool{
 	"CONNECT": true, "OPTIONS": true, "TRACE": true, "PATCH": true,
 }
 
-func (httpListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
-	c := lookupCall(ctx)
-	if c == nil || !c.recording || c.http != nil {
-		return
-	}
-	kernel, ok := kernelOf(ctx)
-	if !ok {
-		return
-	}
+// roundTrip sends req, a guest's request, through next as a client span.
+func (c *call) roundTrip(next http.RoundTripper, req *http.Request) (*http.Response, error) {
 	parent, _ := c.live()
-	var req httpRequest
-	raw, ok := readBlock(ctx, kernel, params[0])
-	if !ok || json.Unmarshal(raw, &req) != nil {
-		// Extism fails the call on it; the span says where.
-		_, c.http = c.tracer.Start(parent, "HTTP", trace.WithSpanKind(trace.SpanKindClient))
-		return
+	name, attrs := requestAttributes(req.Method, req.URL)
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}
+	spanCtx, span := c.tracer.Start(parent, name, opts...)
+
+	carrier := propagation.HeaderCarrier{}
+	c.obs.propagator.Inject(spanCtx, carrier)
+	if len(carrier) > 0 {
+		// A RoundTripper must not change the request it is given.
+		req = req.Clone(req.Context())
+		for k, v := range carrier {
+			if req.Header.Get(k) == "" { // the guest's own are kept
+				req.Header[k] = v
+			}
+		}
 	}
-	method := strings.ToUpper(req.Method)
+	resp, err := next.RoundTrip(req)
+	if err != nil {
+		errorType := errOther
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			errorType = "timeout"
+		}
+		span.SetAttributes(semconv.ErrorTypeKey.String(errorType))
+		recordException(span, err)
+		span.SetStatus(codes.Error, err.Error())
+		span.End()
+		c.httpFailed = true // Extism's panic that follows is this span's
+		return nil, err
+	}
+	code := resp.StatusCode
+	span.SetAttributes(semconv.HTTPResponseStatusCode(code))
+	if code >= 400 { // a client span's error, by the conventions
+		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(code)))
+		span.SetStatus(codes.Error, "")
+	}
+	if resp.Body == nil || resp.Body == http.NoBody {
+		span.End()
+		return resp, nil
+	}
+	resp.Body = &spanBody{ReadCloser: resp.Body, span: span}
+	return resp, nil
+}
+
+// requestAttributes are the span name and attributes of a request, as the
+// HTTP client conventions have them.
+func requestAttributes(method string, u *url.URL) (string, []attribute.KeyValue) {
+	method = strings.ToUpper(method)
 	if method == "" {
-		method = "GET" // as Extism does
+		method = "GET" // as net/http and Extism do
 	}
 	name := method
-	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs := make([]attribute.KeyValue, 0, 5)
 	if knownMethods[method] {
 		attrs = append(attrs, semconv.HTTPRequestMethodKey.String(method))
 	} else {
 		name = "HTTP"
-		attrs = append(attrs, semconv.HTTPRequestMethodKey.String("_OTHER"), semconv.HTTPRequestMethodOriginal(owned(req.Method)))
+		attrs = append(attrs, semconv.HTTPRequestMethodKey.String("_OTHER"), semconv.HTTPRequestMethodOriginal(method))
 	}
-	if u, err := url.Parse(req.URL); err == nil {
-		attrs = append(attrs, semconv.URLFull(owned(redacted(u))), semconv.ServerAddress(owned(u.Hostname())))
-		if port := serverPort(u); port > 0 {
-			attrs = append(attrs, semconv.ServerPort(port))
-		}
-	}
-	spanCtx, span := c.tracer.Start(parent, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	c.http = span
-	c.propagate(ctx, spanCtx, kernel, params, &req)
+	return name, append(attrs, urlAttributes(u)...)
 }
 
-// propagate writes the request again with the propagator's headers for
-// spanCtx added, in place of the guest's block.
-func (c *call) propagate(ctx, spanCtx context.Context, kernel api.Module, params []uint64, req *httpRequest) {
-	carrier := propagation.MapCarrier{}
-	c.obs.propagator.Inject(spanCtx, carrier)
-	if len(carrier) == 0 {
-		return // nothing to carry: the guest's block goes as it is
+// urlAttributes are url.full (without credentials), server.address and
+// server.port of u.
+func urlAttributes(u *url.URL) []attribute.KeyValue {
+	if u == nil {
+		return nil
 	}
-	if req.Headers == nil {
-		req.Headers = make(map[string]string, len(carrier))
+	attrs := []attribute.KeyValue{semconv.URLFull(redacted(u)), semconv.ServerAddress(u.Hostname())}
+	if port := serverPort(u); port > 0 {
+		attrs = append(attrs, semconv.ServerPort(port))
 	}
-	for k, v := range carrier {
-		if !hasHeader(req.Headers, k) {
-			req.Headers[k] = v
-		}
-	}
-	b, err := json.Marshal(req)
-	if err != nil {
-		return
-	}
-	off, ok := writeBlock(ctx, kernel, b)
-	if !ok {
-		return
-	}
-	old := params[0]
-	params[0] = off
-	if free := kernel.ExportedFunction("free"); free != nil {
-		_, _ = free.Call(ctx, old)
-	}
+	return attrs
 }
 
-func hasHeader(h map[string]string, key string) bool {
-	for k := range h {
-		if strings.EqualFold(k, key) {
-			return true
-		}
-	}
-	return false
+// spanBody ends the client span when the response body is read to its end
+// or closed, whichever comes first: Extism reads it all, then closes it.
+type spanBody struct {
+	io.ReadCloser
+	span trace.Span
+	once sync.Once
 }
 
-func (httpListener) After(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64) {
-	c := lookupCall(ctx)
-	if c == nil || c.http == nil {
-		return
+func (b *spanBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.end()
 	}
-	span := c.http
-	c.http = nil
-	if p, ok := c.key.(*extism.Plugin); ok && p.LastStatusCode > 0 {
-		code := p.LastStatusCode
-		span.SetAttributes(semconv.HTTPResponseStatusCode(code))
-		if code >= 400 { // a client span's error, by the conventions
-			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(code)))
-			span.SetStatus(codes.Error, "")
-		}
-	}
-	span.End()
+	return n, err
 }
 
-func (httpListener) Abort(ctx context.Context, _ api.Module, _ api.FunctionDefinition, err error) {
-	c := lookupCall(ctx)
-	if c == nil || c.http == nil {
+func (b *spanBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.end()
+	return err
+}
+
+func (b *spanBody) end() { b.once.Do(func() { b.span.End() }) }
+
+// refusedRequest adds the client span of a guest request that Extism
+// refused before sending it, when err, the call's failure, is Extism's
+// panic in http_request and no failed request was recorded in the call.
+func (c *call) refusedRequest(ctx context.Context, err error) {
+	if c.httpFailed || !c.obs.httpSpans {
 		return
 	}
-	span := c.http
-	c.http = nil
-	msg := strings.TrimSuffix(firstLine(err.Error()), " (recovered by wazero)")
+	msg, stack := splitTrace(err.Error())
+	// wazero's wasm stack trace opens with the host function that panicked.
+	if !strings.HasPrefix(stack, "wasm stack trace:\n\t"+extismEnv+".http_request(") {
+		return
+	}
+	msg = strings.TrimSuffix(msg, " (recovered by wazero)")
+	var attrs []attribute.KeyValue
 	errorType := errOther
-	var netErr net.Error
-	switch {
-	case strings.Contains(msg, "is not allowed"):
-		errorType = "host_not_allowed" // the manifest's AllowedHosts
-	case errors.As(err, &netErr) && netErr.Timeout():
-		errorType = "timeout"
+	// Extism's words for a host its manifest does not allow.
+	if rest, ok := strings.CutPrefix(msg, "HTTP request to '"); ok {
+		if raw, ok := strings.CutSuffix(rest, "' is not allowed"); ok {
+			errorType = "host_not_allowed"
+			if u, err := url.Parse(raw); err == nil {
+				attrs = urlAttributes(u)
+			}
+		}
 	}
-	span.SetAttributes(semconv.ErrorTypeKey.String(errorType))
-	recordException(span, err)
+	attrs = append(attrs, semconv.ErrorTypeKey.String(errorType))
+	_, span := c.tracer.Start(ctx, "HTTP", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	span.SetStatus(codes.Error, msg)
 	span.End()
-}
-
-// readBlock returns the bytes of the Extism memory block at offset,
-// bounded by the kernel's memory.
-func readBlock(ctx context.Context, kernel api.Module, offset uint64) ([]byte, bool) {
-	mem := kernel.Memory()
-	if mem == nil || offset > 1<<32-1 {
-		return nil, false
-	}
-	n, ok := blockLength(ctx, kernel, offset)
-	if !ok || n > 1<<32-1 {
-		return nil, false
-	}
-	return mem.Read(uint32(offset), uint32(n))
-}
-
-// writeBlock allocates an Extism memory block holding b.
-func writeBlock(ctx context.Context, kernel api.Module, b []byte) (uint64, bool) {
-	alloc := kernel.ExportedFunction("alloc")
-	mem := kernel.Memory()
-	if alloc == nil || mem == nil {
-		return 0, false
-	}
-	out, err := alloc.Call(ctx, uint64(len(b)))
-	if err != nil || len(out) != 1 || out[0] == 0 || out[0] > 1<<32-1 {
-		return 0, false
-	}
-	if !mem.Write(uint32(out[0]), b) {
-		return 0, false
-	}
-	return out[0], true
 }
 
 // redacted is u as url.full shows it: without credentials.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -65,7 +66,7 @@ func TestHTTPClientSpans(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	h := newHarness(t, observe.WithHTTPSpans(true), observe.WithPropagator(propagation.TraceContext{}))
+	h := newHarness(t, observe.WithPropagator(propagation.TraceContext{}))
 	p := h.httpPlugin()
 
 	req := h.request(func(ctx context.Context) {
@@ -114,12 +115,12 @@ func TestHTTPClientSpanErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, fn, input, errorType, desc, span string
 	}{
-		{"denied host", "get", "http://localhost:1/", "host_not_allowed", "HTTP request to 'http://localhost:1/' is not allowed", "GET"},
+		{"denied host", "get", "http://localhost:1/", "host_not_allowed", "HTTP request to 'http://localhost:1/' is not allowed", "HTTP"},
 		{"refused connection", "get", refused, "_OTHER", "connection refused", "GET"},
 		{"not JSON", "bad_json", "", "", "invalid http request", "HTTP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, observe.WithHTTPSpans(true))
+			h := newHarness(t)
 			p := h.httpPlugin()
 			var callErr error
 			req := h.request(func(ctx context.Context) { _, _, callErr = p.CallWithContext(ctx, tc.fn, []byte(tc.input)) })
@@ -133,10 +134,106 @@ func TestHTTPClientSpanErrors(t *testing.T) {
 			if tc.errorType != "" && attrs(span)["error.type"] != tc.errorType {
 				t.Errorf("error.type %v, want %q", attrs(span)["error.type"], tc.errorType)
 			}
+			if tc.errorType == "host_not_allowed" && (attrs(span)["url.full"] != tc.input || attrs(span)["server.address"] != "localhost") {
+				t.Errorf("a denied host's span has attributes %v, want its URL", attrs(span))
+			}
 			if started, ended := len(h.rec.Started()), len(h.rec.Ended()); started != ended {
 				t.Errorf("%d spans started, %d ended", started, ended)
 			}
 		})
+	}
+}
+
+// headerServer is an HTTP server on loopback that keeps the traceparent of
+// each request it gets.
+func headerServer(t *testing.T) (*httptest.Server, func() []string) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("Traceparent"))
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}
+
+// WithHTTPSpans(false): no client span, and the request goes as the guest
+// wrote it.
+func TestHTTPSpansTurnedOff(t *testing.T) {
+	srv, got := headerServer(t)
+	h := newHarness(t, observe.WithHTTPSpans(false), observe.WithPropagator(propagation.TraceContext{}))
+	p := h.httpPlugin()
+	req := h.request(func(ctx context.Context) {
+		if rc, _, err := p.CallWithContext(ctx, "get", []byte(srv.URL)); rc != 2 || err != nil {
+			t.Fatalf("rc=%d err=%v", rc, err)
+		}
+	})
+	if tree := h.tree(req.TraceID()); !slices.Equal(tree, []string{"request", "request > get"}) {
+		t.Errorf("tree %q", tree)
+	}
+	if tp := got(); len(tp) != 1 || tp[0] != "" {
+		t.Errorf("the server got traceparent %q, want none", tp)
+	}
+}
+
+// A call the caller's sampler left out records no client span, but the
+// server still learns the trace and that it is not sampled, as otelhttp
+// tells it.
+func TestHTTPSpanOfAnUnsampledCall(t *testing.T) {
+	srv, got := headerServer(t)
+	h := newHarness(t, observe.WithPropagator(propagation.TraceContext{}))
+	p := h.httpPlugin()
+	parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, Remote: true})
+	ctx := trace.ContextWithSpanContext(context.Background(), parent)
+	if rc, _, err := p.CallWithContext(ctx, "get", []byte(srv.URL)); rc != 2 || err != nil {
+		t.Fatalf("rc=%d err=%v", rc, err)
+	}
+	if n := len(h.rec.Started()); n != 0 {
+		t.Errorf("%d spans recorded", n)
+	}
+	tp := got()
+	if len(tp) != 1 || !strings.HasPrefix(tp[0], "00-"+parent.TraceID().String()+"-") || !strings.HasSuffix(tp[0], "-00") {
+		t.Errorf("the server got traceparent %q, want the caller's trace, not sampled", tp)
+	}
+}
+
+// Requests the app sends on http.DefaultClient are left alone, outside a
+// call and inside one, from its host functions: only Extism's http_request
+// is the observer's to trace.
+func TestAppRequestsOnTheDefaultClientPassThrough(t *testing.T) {
+	srv, got := headerServer(t)
+	h := newHarness(t, observe.WithPropagator(propagation.TraceContext{}), observe.WithHostFunctionSpans("app_*"))
+	send := func(ctx context.Context) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	appWork := extism.NewHostFunctionWithStack("app_work", func(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
+		send(ctx)
+	}, nil, nil)
+	p := h.plugin("hostcall.wasm", false, appWork)
+	req := h.request(func(ctx context.Context) {
+		send(ctx)
+		call(t, p, ctx, "run")
+	})
+	for _, s := range h.rec.Ended() {
+		if s.SpanKind() == trace.SpanKindClient {
+			t.Errorf("a client span for the app's own request: %s under %v", s.Name(), h.tree(req.TraceID()))
+		}
+	}
+	if tp := got(); len(tp) != 3 || slices.ContainsFunc(tp, func(s string) bool { return s != "" }) {
+		t.Errorf("the server got traceparents %q, want none on the app's 3 requests", tp)
 	}
 }
 

@@ -8,8 +8,8 @@ package observe
 //     call starts and ends (call.go), and calls into linked modules.
 //   - functionListener, on the functions WithFunctionSpans picks: a
 //     function span per call.
-//   - extismLogListener, on Extism's log_* host functions (WithExtismLogs):
-//     the logs of PDK guests.
+//   - hostFunctionListener, on the app's host functions that
+//     WithHostFunctionSpans picks: a span per call.
 //
 // The Observe API's host functions need no listener: their Extism
 // callbacks do the work (observeapi.go).
@@ -17,7 +17,6 @@ package observe
 import (
 	"context"
 
-	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
@@ -34,8 +33,8 @@ type listenerFactory struct {
 // NewFunctionListener learns each function of a guest module and attaches
 // a listener to each export that can start a plugin call, to see calls
 // start and end, and to the functions WithFunctionSpans picks. Every other
-// function runs without one, at full speed. Of host functions, only
-// Extism's log functions get one, with WithExtismLogs.
+// function runs without one, at full speed. Of host functions, only the
+// app's that WithHostFunctionSpans picks get one.
 //
 // The listeners hold no state of their own: with a shared compilation
 // cache, those of the first compile serve every later plugin of the same
@@ -43,14 +42,6 @@ type listenerFactory struct {
 func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
 	o := f.obs
 	if fn := def.GoFunction(); fn != nil {
-		if def.ModuleName() == extismEnv {
-			if level, ok := extismLogLevels[def.Name()]; ok && o.extismLogs {
-				return &extismLogListener{level: level}
-			}
-			if def.Name() == "http_request" && o.httpSpans {
-				return httpListener{}
-			}
-		}
 		// The app's host functions are the Extism SDK's plain Go functions
 		// (api.GoFunction) outside the Observe API; its own env module and
 		// the proxies of linked modules are api.GoModuleFunction.
@@ -226,43 +217,6 @@ func (functionListener) Abort(ctx context.Context, _ api.Module, def api.Functio
 		c.functionExit(def.Index(), failure(err))
 	}
 }
-
-// extismLogListener sends the logs of Extism PDK guests to the observer's
-// logger, with the trace and span IDs of the call, alongside the Extism
-// SDK's own handling of them.
-type extismLogListener struct {
-	level zerolog.Level
-}
-
-var _ experimental.FunctionListener = (*extismLogListener)(nil)
-
-func (l *extismLogListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
-	c := lookupCall(ctx)
-	if c == nil || !c.logWanted(l.level) {
-		return
-	}
-	// The message is an Extism memory block: an offset into the kernel's
-	// memory, whose length the kernel knows.
-	kernel, ok := kernelOf(ctx)
-	if !ok {
-		return
-	}
-	offset := params[0]
-	n, ok := blockLength(ctx, kernel, offset)
-	if !ok {
-		c.report(dropBadMemory, "observe: Extism log message is not a valid memory block; dropped")
-		return
-	}
-	b, truncated, ok := c.guestBytes(kernel, "Extism log message", offset, uint32(min(n, 1<<32-1)))
-	if !ok {
-		return
-	}
-	c.emitLog(l.level, 0, b, truncated, "extism")
-}
-
-func (*extismLogListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
-
-func (*extismLogListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
 
 // hostFunctionSpan reports whether WithHostFunctionSpans picks the app's
 // host function name.

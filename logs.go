@@ -1,9 +1,12 @@
 package observe
 
 import (
+	"reflect"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
+	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero/api"
 	"go.opentelemetry.io/otel/attribute"
@@ -140,14 +143,85 @@ func (c *call) emitLog(l zerolog.Level, rawLevel int32, b []byte, truncated bool
 	}
 }
 
-// extismLogLevels maps the log functions of extism:host/env, which every
-// Extism PDK logs through, to zerolog levels.
-var extismLogLevels = map[string]zerolog.Level{
-	"log_trace": zerolog.TraceLevel,
-	"log_debug": zerolog.DebugLevel,
-	"log_info":  zerolog.InfoLevel,
-	"log_warn":  zerolog.WarnLevel,
-	"log_error": zerolog.ErrorLevel,
+// Extism PDK logs. Every Extism PDK logs through the log_* functions of
+// extism:host/env, which hand the message to the Plugin's logger
+// (Plugin.SetLogger; the standard library's log by default) when it passes
+// Extism's level (extism.SetLogLevel). While a call runs, the call stands in
+// for that logger: it passes each message on to the app's logger, as
+// before, then to the observer, with the trace and span IDs of the
+// innermost guest span. When the call ends the app's logger is put back.
+//
+// A wazero listener on the log functions would see the messages too, but on
+// Extism's host module, which costs memory for every plugin created with a
+// shared compilation cache (see httpspans.go). The Extism SDK keeps the
+// logger in an unexported field; pluginLogger finds it by reflection, once,
+// and TestExtismLogs fails if a new SDK moves it.
+
+// logFieldOffset is the offset of the logger in extism.Plugin, or -1 when
+// the Extism SDK has none where it is looked for.
+var logFieldOffset = func() uintptr {
+	f, ok := reflect.TypeFor[extism.Plugin]().FieldByName("log")
+	if !ok || f.Type != reflect.TypeFor[func(extism.LogLevel, string)]() {
+		return ^uintptr(0)
+	}
+	return f.Offset
+}()
+
+// pluginLogger returns where p keeps its logger, or nil.
+func pluginLogger(p *extism.Plugin) *func(extism.LogLevel, string) {
+	if logFieldOffset == ^uintptr(0) {
+		return nil
+	}
+	return (*func(extism.LogLevel, string))(unsafe.Add(unsafe.Pointer(p), logFieldOffset))
+}
+
+// hookLogger makes the call p's logger while it runs.
+func (c *call) hookLogger(p *extism.Plugin) {
+	if l := pluginLogger(p); l != nil && *l != nil {
+		c.appLog, *l = *l, c.extismLog
+	}
+}
+
+// unhookLogger gives p its own logger back.
+func (c *call) unhookLogger() {
+	if c.appLog == nil {
+		return
+	}
+	if p, ok := c.key.(*extism.Plugin); ok {
+		if l := pluginLogger(p); l != nil {
+			*l = c.appLog
+		}
+	}
+	c.appLog = nil
+}
+
+// logExtism is the logger of the plugin while the call runs.
+func (c *call) logExtism(level extism.LogLevel, msg string) {
+	if c.appLog != nil {
+		c.appLog(level, msg)
+	}
+	zl, ok := extismLogLevels[level]
+	if !ok || !c.logWanted(zl) {
+		return
+	}
+	b := unsafe.Slice(unsafe.StringData(msg), len(msg))
+	truncated := false
+	if limit := c.obs.limits.MaxStringBytes; len(b) > limit {
+		b, truncated = b[:limit], true
+		if e := c.drop(dropTruncated); e != nil {
+			e.Str("detail", "Extism log message").Msg("observe: guest string longer than Limits.MaxStringBytes truncated")
+		}
+	}
+	c.emitLog(zl, 0, b, truncated, "extism")
+}
+
+// extismLogLevels maps Extism's log levels to zerolog's.
+var extismLogLevels = map[extism.LogLevel]zerolog.Level{
+	extism.LogLevelTrace: zerolog.TraceLevel,
+	extism.LogLevelDebug: zerolog.DebugLevel,
+	extism.LogLevelInfo:  zerolog.InfoLevel,
+	extism.LogLevelWarn:  zerolog.WarnLevel,
+	extism.LogLevelError: zerolog.ErrorLevel,
 }
 
 const extismEnv = "extism:host/env"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -12,8 +11,6 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
@@ -80,12 +77,17 @@ func TestGuestLogsReachOpenTelemetryLogs(t *testing.T) {
 	}
 }
 
+// Extism PDK logs reach the observer by default, with the trace and span
+// IDs of the innermost guest span, while the plugin's own logger still gets
+// every message, and gets the plugin back when the call ends.
 func TestExtismPDKLogs(t *testing.T) {
 	extism.SetLogLevel(extism.LogLevelTrace)
 	t.Cleanup(func() { extism.SetLogLevel(extism.LogLevelOff) })
 	lp, store := newLogPipeline(t)
-	h := newHarness(t, observe.WithExtismLogs(), observe.WithLoggerProvider(lp))
+	h := newHarness(t, observe.WithLoggerProvider(lp))
 	p := h.plugin("pdklog.wasm", false)
+	var app []string
+	p.SetLogger(func(l extism.LogLevel, msg string) { app = append(app, l.String()+" "+msg) })
 	req := h.request(func(ctx context.Context) {
 		if _, err := call(t, p, ctx, "run"); err != nil {
 			t.Fatal(err)
@@ -107,15 +109,26 @@ func TestExtismPDKLogs(t *testing.T) {
 	if len(store.records) != 2 || store.records[0].SpanID().String() != work || store.records[1].Severity() != otellog.SeverityWarn {
 		t.Errorf("OpenTelemetry records %v", store.records)
 	}
+
+	// After the call the plugin's logger is the app's alone.
+	p.Log(extism.LogLevelError, "after the call")
+	if want := []string{"INFO hello from a pdk", "WARN careful", "ERROR after the call"}; !slices.Contains(app, want[0]) ||
+		!slices.Contains(app, want[1]) || app[len(app)-1] != want[2] {
+		t.Errorf("the app's logger got %q, want %q among them, the last last", app, want)
+	}
+	if n := len(h.logLines()); n != 2 {
+		t.Errorf("%d log lines after a log outside the call, want 2", n)
+	}
 }
 
-// Without WithExtismLogs, Extism logs are the Extism SDK's business only.
-func TestExtismPDKLogsOffByDefault(t *testing.T) {
+// With WithExtismLogs(false), Extism logs are the Extism SDK's business only.
+func TestExtismPDKLogsTurnedOff(t *testing.T) {
 	extism.SetLogLevel(extism.LogLevelTrace)
 	t.Cleanup(func() { extism.SetLogLevel(extism.LogLevelOff) })
-	h := newHarness(t)
+	h := newHarness(t, observe.WithExtismLogs(false))
 	p := h.plugin("pdklog.wasm", false)
-	p.SetLogger(func(extism.LogLevel, string) {})
+	var app int
+	p.SetLogger(func(extism.LogLevel, string) { app++ })
 	h.request(func(ctx context.Context) {
 		if _, err := call(t, p, ctx, "run"); err != nil {
 			t.Fatal(err)
@@ -124,18 +137,20 @@ func TestExtismPDKLogsOffByDefault(t *testing.T) {
 	if lines := h.logLines(); len(lines) != 0 {
 		t.Errorf("logs %v", lines)
 	}
+	if app < 2 {
+		t.Errorf("the app's logger got %d messages", app)
+	}
 }
 
-// WithExtismLogs honours the logger's level: a PDK log below it is neither
-// read nor recorded, and its listener allocates nothing. The baseline has
-// an empty wazero listener on the same functions, since wazero's listener
-// call itself costs an allocation.
+// Extism logs honour the logger's level: a PDK log below it is neither
+// copied nor recorded, and costs no allocation beyond the same calls with
+// Extism logs off.
 func TestExtismPDKLogsBelowTheLevelCostNothing(t *testing.T) {
 	extism.SetLogLevel(extism.LogLevelTrace)
 	t.Cleanup(func() { extism.SetLogLevel(extism.LogLevelOff) })
-	allocs := func(ctx context.Context, opts ...observe.Option) (float64, *harness) {
+	allocs := func(opts ...observe.Option) (float64, *harness) {
 		h := newHarness(t, opts...)
-		p, err := extism.NewPlugin(h.obs.Context(ctx), manifest(t, "pdklog.wasm"), extism.PluginConfig{}, h.obs.HostFunctions())
+		p, err := extism.NewPlugin(h.obs.Context(context.Background()), manifest(t, "pdklog.wasm"), extism.PluginConfig{}, h.obs.HostFunctions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,10 +161,10 @@ func TestExtismPDKLogsBelowTheLevelCostNothing(t *testing.T) {
 	}
 	quiet := []observe.Option{observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.ErrorLevel)),
 		observe.WithLoggerProvider(lognoop.NewLoggerProvider())}
-	baseline, _ := allocs(experimental.WithFunctionListenerFactory(context.Background(), emptyLogListeners{}), quiet...)
-	with, h := allocs(context.Background(), append(quiet, observe.WithExtismLogs())...)
+	baseline, _ := allocs(append(quiet, observe.WithExtismLogs(false))...)
+	with, h := allocs(quiet...)
 	if with > baseline {
-		t.Errorf("PDK logs below the level: %v allocs per call, %v with empty listeners instead", with, baseline)
+		t.Errorf("PDK logs below the level: %v allocs per call, %v with Extism logs off", with, baseline)
 	}
 	for _, s := range h.rec.Ended() {
 		if len(logEvents(s)) != 0 {
@@ -157,24 +172,6 @@ func TestExtismPDKLogsBelowTheLevelCostNothing(t *testing.T) {
 		}
 	}
 }
-
-// emptyLogListeners puts a listener that does nothing on Extism's log
-// functions.
-type emptyLogListeners struct{}
-
-func (emptyLogListeners) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
-	if def.ModuleName() == "extism:host/env" && strings.HasPrefix(def.Name(), "log_") {
-		return emptyLogListener{}
-	}
-	return nil
-}
-
-type emptyLogListener struct{}
-
-func (emptyLogListener) Before(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
-}
-func (emptyLogListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
-func (emptyLogListener) Abort(context.Context, api.Module, api.FunctionDefinition, error)    {}
 
 // Guest log lines carry the trace fields the OpenTelemetry specification
 // gives logs outside OTLP: trace_id, span_id and trace_flags.

@@ -1,14 +1,12 @@
 package observe
 
 import (
-	"context"
 	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
 
-	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -80,28 +78,4 @@ func owned(s string) string {
 // line).
 func viewString(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
-}
-
-// kernelKey is boxed once, as pluginKey is.
-var kernelKey any = extism.PluginCtxKey("extism")
-
-// kernelOf returns the Extism kernel of the call in ctx, whose memory holds
-// the blocks that Extism's host functions (log_*, http_request) take.
-func kernelOf(ctx context.Context) (api.Module, bool) {
-	kernel, ok := ctx.Value(kernelKey).(api.Module)
-	return kernel, ok
-}
-
-// blockLength returns the length of the Extism memory block at offset, as
-// the kernel knows it; ok is false when offset is no block.
-func blockLength(ctx context.Context, kernel api.Module, offset uint64) (n uint64, ok bool) {
-	length := kernel.ExportedFunction("length")
-	if length == nil {
-		return 0, false
-	}
-	out, err := length.Call(ctx, offset)
-	if err != nil || len(out) != 1 {
-		return 0, false
-	}
-	return out[0], true
 }

@@ -71,7 +71,7 @@ type tracerEntry struct {
 
 // New returns an Observer configured by opts.
 func New(opts ...Option) *Observer {
-	cfg := config{minDuration: DefaultMinDuration}
+	cfg := config{minDuration: DefaultMinDuration, extismLogs: true, httpSpans: true}
 	for _, opt := range opts {
 		opt.apply(&cfg)
 	}
@@ -102,6 +102,9 @@ func New(opts ...Option) *Observer {
 	o.otelLogger = lp.Logger(ScopeName, otellog.WithInstrumentationVersion(Version))
 	o.extismLogs = cfg.extismLogs
 	o.httpSpans = cfg.httpSpans
+	if o.httpSpans {
+		installTransport()
+	}
 	o.propagator = cfg.propagator
 	if o.propagator == nil {
 		// The global one forwards to whatever the app sets later.

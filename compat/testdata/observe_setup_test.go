@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 		observe.WithTracerProvider(tp),
 		observe.WithMeterProvider(mp),
 		observe.WithLogger(zerolog.New(&logs).Level(zerolog.DebugLevel)),
-		observe.WithExtismLogs(),
+		observe.WithExtismLogs(true),
 	)
 	var plugins int
 	var mu sync.Mutex
