@@ -56,6 +56,16 @@
 //	                        give function spans to the guest functions whose names
 //	                        match the glob pattern ('*' for all); repeatable, or
 //	                        comma-separated
+//	  -allow-host host      a host the plugin may send HTTP requests to (the
+//	                        manifest's allowed_hosts; '*' globs); repeatable, or
+//	                        comma-separated
+//	  -config key=value     a key of the plugin's config; repeatable
+//	  -http-server          start an HTTP server on 127.0.0.1 for the plugin to
+//	                        call, with a span for each request it gets, so that
+//	                        the trace shows the guest's requests arriving; its
+//	                        URL is the plugin's input when -input is not given,
+//	                        and its config key http_server_url; 127.0.0.1 is
+//	                        allowed
 //	  -log-level level      the guest logs kept, on stderr and in the trace:
 //	                        trace, debug, info, warn, error or disabled
 //	                        (default info)
@@ -77,5 +87,6 @@
 //	  extism-observe run testdata/demo.wasm
 //	  extism-observe run -input 3 -min-duration 0 testdata/cguest.wasm spans
 //	  extism-observe run -function-spans '*' -min-duration 0 testdata/plain.wasm run
+//	  extism-observe run -http-server testdata/http.wasm get
 //	  extism-observe run -exporter otlp -endpoint localhost:4317 -insecure testdata/demo.wasm
 package main

@@ -49,6 +49,16 @@ Flags:
                         give function spans to the guest functions whose names
                         match the glob pattern ('*' for all); repeatable, or
                         comma-separated
+  -allow-host host      a host the plugin may send HTTP requests to (the
+                        manifest's allowed_hosts; '*' globs); repeatable, or
+                        comma-separated
+  -config key=value     a key of the plugin's config; repeatable
+  -http-server          start an HTTP server on 127.0.0.1 for the plugin to
+                        call, with a span for each request it gets, so that
+                        the trace shows the guest's requests arriving; its
+                        URL is the plugin's input when -input is not given,
+                        and its config key http_server_url; 127.0.0.1 is
+                        allowed
   -log-level level      the guest logs kept, on stderr and in the trace:
                         trace, debug, info, warn, error or disabled
                         (default info)
@@ -70,6 +80,7 @@ Examples:
   extism-observe run testdata/demo.wasm
   extism-observe run -input 3 -min-duration 0 testdata/cguest.wasm spans
   extism-observe run -function-spans '*' -min-duration 0 testdata/plain.wasm run
+  extism-observe run -http-server testdata/http.wasm get
   extism-observe run -exporter otlp -endpoint localhost:4317 -insecure testdata/demo.wasm
 `
 
@@ -93,6 +104,9 @@ type runConfig struct {
 	minDuration   time.Duration
 	functionSpans listFlag
 	logLevel      zerolog.Level
+	allowHosts    listFlag
+	config        headerFlag
+	httpServer    bool
 
 	exporter string
 	endpoint string
@@ -116,6 +130,9 @@ func parseRunFlags(args []string, stdout io.Writer) (*runConfig, error) {
 	fs.DurationVar(&c.timeout, "timeout", 0, "")
 	fs.DurationVar(&c.minDuration, "min-duration", observe.DefaultMinDuration, "")
 	fs.Var(&c.functionSpans, "function-spans", "")
+	fs.Var(&c.allowHosts, "allow-host", "")
+	fs.Var(&c.config, "config", "")
+	fs.BoolVar(&c.httpServer, "http-server", false, "")
 	logLevel := fs.String("log-level", "info", "")
 	fs.StringVar(&c.exporter, "exporter", exporterStdout, "")
 	fs.StringVar(&c.endpoint, "endpoint", "", "")
@@ -158,6 +175,9 @@ func parseRunFlags(args []string, stdout io.Writer) (*runConfig, error) {
 	}
 	if c.plugin == "" {
 		return nil, errors.New("empty PLUGIN.wasm path")
+	}
+	if c.httpServer && c.config["http_server_url"] != "" {
+		return nil, errors.New("-http-server sets the config key http_server_url: do not give it with -config")
 	}
 	if c.hasInput && set["input-file"] {
 		return nil, errors.New("-input and -input-file are exclusive: give one")

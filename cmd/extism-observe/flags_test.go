@@ -87,6 +87,17 @@ func TestParseRunFlags(t *testing.T) {
 		}},
 		{name: "no plugin", args: nil, err: "missing PLUGIN.wasm"},
 		{name: "empty plugin", args: []string{""}, err: "empty PLUGIN.wasm"},
+		{
+			name: "allowed hosts and config",
+			args: []string{"-allow-host", "a.example, *.b.example", "-config", "k=v", "-config", "e=", "-http-server", "p.wasm"},
+			check: func(t *testing.T, c *runConfig) {
+				if want := []string{"a.example", "*.b.example"}; !slices.Equal(c.allowHosts, want) || !c.httpServer ||
+					len(c.config) != 2 || c.config["k"] != "v" || c.config["e"] != "" {
+					t.Errorf("allowed hosts %q, config %v, http server %v", c.allowHosts, c.config, c.httpServer)
+				}
+			},
+		},
+		{name: "http server and its config key", args: []string{"-http-server", "-config", "http_server_url=x", "p.wasm"}, err: "http_server_url"},
 		{name: "too many", args: []string{"a", "b", "c"}, err: "too many arguments"},
 		{name: "both inputs", args: []string{"-input", "x", "-input-file", "f", "p.wasm"}, err: "exclusive"},
 		{name: "negative timeout", args: []string{"-timeout", "-1s", "p.wasm"}, err: "-timeout -1s"},
@@ -176,7 +187,7 @@ func TestUsageIsDocumented(t *testing.T) {
 		}
 	}
 	slices.Sort(documented)
-	want := []string{"endpoint", "exporter", "function-spans", "header", "input", "input-file", "insecure",
+	want := []string{"allow-host", "config", "endpoint", "exporter", "function-spans", "header", "http-server", "input", "input-file", "insecure",
 		"log-level", "min-duration", "protocol", "timeout", "wasi"}
 	wantLines(t, "flags in runUsage", documented, want)
 	for _, name := range want {

@@ -49,7 +49,7 @@ func (c *runConfig) newPlugin(ctx context.Context, wasm []byte, tel *telemetry, 
 		observe.WithMeterProvider(tel.mp),
 		observe.WithLogger(logger),
 		observe.WithMinDuration(c.minDuration),
-		observe.WithExtismLogs(),
+		observe.WithPropagator(propagator),
 	}
 	if tel.lp != nil {
 		opts = append(opts, observe.WithLoggerProvider(tel.lp))
@@ -59,7 +59,11 @@ func (c *runConfig) newPlugin(ctx context.Context, wasm []byte, tel *telemetry, 
 	}
 	obs := observe.New(opts...)
 
-	manifest := extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasm}}}
+	manifest := extism.Manifest{
+		Wasm:         []extism.Wasm{extism.WasmData{Data: wasm}},
+		AllowedHosts: c.allowHosts,
+		Config:       c.config,
+	}
 	if c.timeout > 0 {
 		// Extism counts in milliseconds; round up, so that a short
 		// timeout is not none.
@@ -86,7 +90,7 @@ func (c *runConfig) newPlugin(ctx context.Context, wasm []byte, tel *telemetry, 
 		}
 		return nil, fmt.Errorf("%s: cannot load the plugin: %w%s", c.plugin, err, hint)
 	}
-	// The observer logs what Extism PDK guests log (WithExtismLogs);
+	// The observer logs what Extism PDK guests log (on by default);
 	// the SDK's own copy would print each message a second time.
 	p.SetLogger(func(extism.LogLevel, string) {})
 	extism.SetLogLevel(extismLevel(c.logLevel))

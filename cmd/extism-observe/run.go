@@ -98,6 +98,23 @@ func (c *runConfig) run(ctx context.Context, rawStdout, rawStderr io.Writer) (co
 		}
 	}()
 
+	if c.httpServer {
+		srv, err := startHTTPServer(tel.tp)
+		if err != nil {
+			return setupFailed(err)
+		}
+		// Stopped before the telemetry is flushed (defers run last first),
+		// so that its spans are in the trace.
+		defer srv.stop(context.WithoutCancel(ctx))
+		c.allowHosts = append(c.allowHosts, "127.0.0.1")
+		if c.config == nil {
+			c.config = headerFlag{}
+		}
+		c.config["http_server_url"] = srv.url
+		if !c.hasInput && c.inputFile == "" {
+			input = []byte(srv.url)
+		}
+	}
 	p, err := c.newPlugin(ctx, wasm, tel, newLogger(stderr, c.logLevel), stdout, stderr)
 	if err != nil {
 		return setupFailed(err)

@@ -317,3 +317,37 @@ func TestRunUsage(t *testing.T) {
 	r := runCmd(t, "run", "-h")
 	wantContains(t, "run -h", r.stdout, "Examples:", "extism-observe run testdata/demo.wasm")
 }
+
+// -http-server: the guest's request through Extism's http_request reaches
+// the runner's own server on loopback, and the trace shows both ends, the
+// server's span under the guest's client span.
+func TestRunHTTPServer(t *testing.T) {
+	t.Parallel()
+	r := runCmd(t, "run", "-http-server", guest("http.wasm"), "fetch")
+	r.wantCode(t, exitOK)
+	if !strings.HasPrefix(r.stdout, "hello from extism-observe's -http-server: GET /\n") {
+		t.Errorf("output %q, want the server's answer first", r.stdout)
+	}
+	wantLines(t, "trace outline", outline(t, r.stdout), []string{
+		"span 0 extism-observe run",
+		"span 1 fetch",
+		"event info  fetching the input URL",
+		"span 2 GET",
+		"span 3 GET", // the server span, GET /
+	})
+	wantContains(t, "client span line", spanLine(t, r.stdout, "GET"),
+		"http.request.method=GET", "http.response.status_code=200", "server.address=127.0.0.1", "url.full=http://127.0.0.1:")
+}
+
+// -allow-host and -config reach the manifest: without an allowed host the
+// guest's request is refused, and the trace says so.
+func TestRunAllowHost(t *testing.T) {
+	t.Parallel()
+	r := runCmd(t, "run", "-input", "http://localhost:1/", guest("http.wasm"), "fetch")
+	r.wantCode(t, exitGuest)
+	wantContains(t, "refused request", spanLine(t, r.stdout, "HTTP"),
+		"error.type=host_not_allowed", "url.full=http://localhost:1/")
+	r = runCmd(t, "run", "-allow-host", "localhost", "-input", "http://localhost:1/", guest("http.wasm"), "fetch")
+	r.wantCode(t, exitGuest)
+	wantContains(t, "failed request", spanLine(t, r.stdout, "GET"), "error.type=_OTHER", "server.port=1")
+}
