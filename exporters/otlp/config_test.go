@@ -219,7 +219,7 @@ func TestPresetConfig(t *testing.T) {
 			clearEnv(t)
 			c := newConfig(tc.opts)
 			for s := range numSignals {
-				if got, want := c.enabled(s), tc.signals.has(s); got != want {
+				if got, want := c.accepts(s), tc.signals.has(s); got != want {
 					t.Errorf("%s enabled = %v, want %v", s, got, want)
 				}
 				got, err := c.target(s)

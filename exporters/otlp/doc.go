@@ -54,8 +54,14 @@
 //   - OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES: the resource. Unlike
 //     the other variables, they win over [WithServiceName], the name in
 //     code; [WithResource] wins over them.
-//   - OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER: "none"
-//     turns that signal's export off.
+//   - OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER: a
+//     comma-separated list of "otlp" (the default) and "console" (to
+//     stdout: the trees and metric lines of package
+//     github.com/extism-observe/observe/exporters/stdout for traces and
+//     metrics, OpenTelemetry's stdoutlog for logs), or "none", which turns
+//     that signal's export off. Setup fails on any other value, naming it,
+//     as the contrib autoexport package does. A preset limits OTLP to the
+//     signals its backend takes; console still goes to stdout.
 //   - OTEL_BSP_*, OTEL_BLRP_*, OTEL_METRIC_EXPORT_INTERVAL and
 //     OTEL_TRACES_SAMPLER: batching, the metric interval and sampling, read
 //     by the SDK; [WithBatchTimeout] and [WithMaxQueueSize] win over the

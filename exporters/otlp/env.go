@@ -38,10 +38,39 @@ func envHeaders(s signal) (map[string]string, error) {
 	return h, err
 }
 
-// envDisabled reports whether OTEL_<SIGNAL>_EXPORTER turns signal s off.
-func envDisabled(s signal) bool {
-	v, _ := getenv("OTEL_" + s.envName() + "_EXPORTER")
-	return v == "none"
+// exporterKinds are the exporters OTEL_<SIGNAL>_EXPORTER asks for.
+type exporterKinds struct {
+	otlp, console bool
+}
+
+// envExporters returns the exporters OTEL_<SIGNAL>_EXPORTER asks for signal
+// s: a comma-separated list of otlp (the default, when unset) and console
+// (the stdout exporters), or none. Any other value is an error, as it is
+// for the contrib autoexport package: a typo must not silently export
+// somewhere else.
+func envExporters(s signal) (exporterKinds, error) {
+	v, name := getenv("OTEL_" + s.envName() + "_EXPORTER")
+	if v == "" {
+		return exporterKinds{otlp: true}, nil
+	}
+	var k exporterKinds
+	none := false
+	for item := range strings.SplitSeq(v, ",") {
+		switch strings.ToLower(strings.TrimSpace(item)) {
+		case "otlp":
+			k.otlp = true
+		case "console":
+			k.console = true
+		case "none":
+			none = true
+		default:
+			return k, fmt.Errorf("otlp: %s=%q: unknown exporter %q, want otlp, console or none", name, v, strings.TrimSpace(item))
+		}
+	}
+	if none && (k.otlp || k.console) {
+		return exporterKinds{}, fmt.Errorf("otlp: %s=%q: none turns the signal off and cannot be combined with another exporter", name, v)
+	}
+	return k, nil
 }
 
 // parseHeaders parses the value of OTEL_EXPORTER_OTLP_HEADERS:

@@ -1,7 +1,11 @@
 package otlp
 
 import (
+	"os"
+
 	"github.com/extism-observe/observe/exporters/batch"
+	"github.com/extism-observe/observe/exporters/stdout"
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutlog"
 
 	"context"
 	"errors"
@@ -13,8 +17,9 @@ import (
 )
 
 // Providers are the OpenTelemetry SDK providers that [Setup] made, each
-// exporting over OTLP. None is nil: a provider whose signal is turned off
-// (by the [Jaeger] preset or OTEL_<SIGNAL>_EXPORTER=none) exports nothing.
+// exporting over OTLP, or to stdout where OTEL_<SIGNAL>_EXPORTER says
+// console. None is nil: a provider whose signal is turned off (by the
+// [Jaeger] preset or OTEL_<SIGNAL>_EXPORTER=none) exports nothing.
 type Providers struct {
 	// TracerProvider batches finished spans and exports them.
 	TracerProvider *sdktrace.TracerProvider
@@ -51,10 +56,16 @@ func Setup(ctx context.Context, opts ...Option) (*Providers, error) {
 
 	var (
 		targets [numSignals]target
-		enabled [numSignals]bool
+		enabled [numSignals]bool // over OTLP
+		console [numSignals]bool
 	)
 	for s := range numSignals {
-		if enabled[s] = c.enabled(s); !enabled[s] {
+		kinds, err := envExporters(s)
+		if err != nil {
+			return nil, err
+		}
+		console[s] = kinds.console
+		if enabled[s] = kinds.otlp && c.accepts(s); !enabled[s] {
 			continue
 		}
 		if targets[s], err = c.target(s); err != nil {
@@ -99,6 +110,9 @@ func Setup(ctx context.Context, opts ...Option) (*Providers, error) {
 	if metricExp != nil {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp)))
 	}
+	if console[metrics] {
+		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(stdout.NewMetricExporter())))
+	}
 	mp := sdkmetric.NewMeterProvider(mpOpts...)
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if spanExp != nil {
@@ -106,9 +120,19 @@ func Setup(ctx context.Context, opts ...Option) (*Providers, error) {
 		// rest, and warned about: see package batch.
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(batch.NewSpanProcessor(spanExp, c.spanBatchOptions(mp)...)))
 	}
+	if console[traces] {
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(batch.NewSpanProcessor(stdout.NewSpanExporter(), c.spanBatchOptions(mp)...)))
+	}
 	lpOpts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
 	if logExp != nil {
 		lpOpts = append(lpOpts, sdklog.WithProcessor(sdklog.NewBatchProcessor(logExp, c.logBatchOptions()...)))
+	}
+	if console[logs] {
+		exp, err := stdoutlog.New(stdoutlog.WithWriter(os.Stdout))
+		if err != nil { // it fails only on its options, of which there are none
+			return nil, fmt.Errorf("otlp: console logs exporter: %w", err)
+		}
+		lpOpts = append(lpOpts, sdklog.WithProcessor(sdklog.NewBatchProcessor(exp, c.logBatchOptions()...)))
 	}
 	return &Providers{
 		TracerProvider: sdktrace.NewTracerProvider(tpOpts...),
@@ -117,13 +141,10 @@ func Setup(ctx context.Context, opts ...Option) (*Providers, error) {
 	}, nil
 }
 
-// enabled reports whether signal s is exported: a preset's backend must
-// accept it, and OTEL_<SIGNAL>_EXPORTER must not be "none".
-func (c *config) enabled(s signal) bool {
-	if c.only != 0 && !c.only.has(s) {
-		return false
-	}
-	return !envDisabled(s)
+// accepts reports whether the backend takes signal s over OTLP: a preset's
+// may take only some.
+func (c *config) accepts(s signal) bool {
+	return c.only == 0 || c.only.has(s)
 }
 
 // spanBatchOptions and logBatchOptions pass on only what was set, so that

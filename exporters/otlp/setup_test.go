@@ -3,6 +3,7 @@ package otlp
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -473,6 +474,48 @@ func TestSignalsOff(t *testing.T) {
 	}
 }
 
+// OTEL_<SIGNAL>_EXPORTER=console sends the signal to stdout, beside OTLP
+// when the list also says otlp.
+func TestConsoleExporters(t *testing.T) {
+	clearEnv(t)
+	r := testutil.NewReceiver(t, string(GRPC))
+	t.Setenv("OTEL_TRACES_EXPORTER", "console")
+	t.Setenv("OTEL_METRICS_EXPORTER", "otlp, console")
+	t.Setenv("OTEL_LOGS_EXPORTER", "CONSOLE")
+	// The console exporters write to os.Stdout as it is when they are made.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = pw
+	p, err := Setup(testContext(t), Collector(r.Addr))
+	os.Stdout = stdout
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(pr)
+		out <- string(b)
+	}()
+	emit(t, p)
+	shutdown(t, p)
+	pw.Close()
+	got := <-out
+	for _, want := range []string{"plugin.call", "└─ guest.span", "plugin.calls counter 5", `"Body":{"Type":"STRING","Value":"guest says hi"}`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stdout has no %q:\n%s", want, got)
+		}
+	}
+	if n := len(r.Spans()) + len(r.Got(wire(logs))); n != 0 {
+		t.Errorf("the OTLP receiver got %d spans and log requests, want none", n)
+	}
+	if len(r.Got(wire(metrics))) == 0 {
+		t.Error("the OTLP receiver got no metrics")
+	}
+}
+
 func TestBatchTimeout(t *testing.T) {
 	// With the default 5 s delay the span would not arrive within the wait
 	// below; with 10 ms it arrives without a flush.
@@ -507,6 +550,9 @@ func TestSetupErrors(t *testing.T) {
 		{"unsupported per-signal protocol env", map[string]string{"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "thrift"}, nil, "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"},
 		{"endpoint scheme", nil, []Option{WithEndpoint("ftp://collector:21")}, `endpoint "ftp://collector:21"`},
 		{"endpoint without host", nil, []Option{WithEndpoint("http:///v1")}, "endpoint"},
+		{"unknown exporter", map[string]string{"OTEL_TRACES_EXPORTER": "otpl"}, nil, `OTEL_TRACES_EXPORTER="otpl": unknown exporter "otpl"`},
+		{"unknown exporter in a list", map[string]string{"OTEL_LOGS_EXPORTER": "console, zipkin"}, nil, `unknown exporter "zipkin"`},
+		{"none with another", map[string]string{"OTEL_METRICS_EXPORTER": "none,otlp"}, nil, "cannot be combined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)
