@@ -69,11 +69,17 @@
 //	  -log-level level      the guest logs kept, on stderr and in the trace:
 //	                        trace, debug, info, warn, error or disabled
 //	                        (default info)
-//	  -exporter name        where spans and metrics go: stdout (default) or otlp
-//	                        (which also gets the guest logs)
+//	  -exporter name        where spans and metrics go: stdout (default), or over
+//	                        OTLP, which also gets the guest logs: otlp (as the
+//	                        OTEL_EXPORTER_OTLP_* variables say), collector,
+//	                        jaeger (traces only), datadog (the Datadog Agent),
+//	                        honeycomb (key from HONEYCOMB_API_KEY or -header) or
+//	                        lightstep (token from LS_ACCESS_TOKEN or -header)
 //	  -endpoint address     OTLP endpoint, host:port or URL (default from
 //	                        OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317 for
-//	                        grpc, localhost:4318 for http)
+//	                        grpc, localhost:4318 for http); for collector, jaeger
+//	                        and datadog, the host, with or without a port
+//	                        (default localhost:4317)
 //	  -protocol name        OTLP protocol: grpc (default) or http
 //	  -header key=value     OTLP header, such as an API key; repeatable
 //	  -insecure             send OTLP in plaintext, without TLS
@@ -87,6 +93,7 @@
 //	  extism-observe run testdata/demo.wasm
 //	  extism-observe run -input 3 -min-duration 0 testdata/cguest.wasm spans
 //	  extism-observe run -function-spans '*' -min-duration 0 testdata/plain.wasm run
-//	  extism-observe run -http-server testdata/http.wasm get
+//	  extism-observe run -http-server testdata/http.wasm fetch
 //	  extism-observe run -exporter otlp -endpoint localhost:4317 -insecure testdata/demo.wasm
+//	  extism-observe run -exporter jaeger testdata/demo.wasm
 package main

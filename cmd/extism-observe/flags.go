@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,11 +63,17 @@ Flags:
   -log-level level      the guest logs kept, on stderr and in the trace:
                         trace, debug, info, warn, error or disabled
                         (default info)
-  -exporter name        where spans and metrics go: stdout (default) or otlp
-                        (which also gets the guest logs)
+  -exporter name        where spans and metrics go: stdout (default), or over
+                        OTLP, which also gets the guest logs: otlp (as the
+                        OTEL_EXPORTER_OTLP_* variables say), collector,
+                        jaeger (traces only), datadog (the Datadog Agent),
+                        honeycomb (key from HONEYCOMB_API_KEY or -header) or
+                        lightstep (token from LS_ACCESS_TOKEN or -header)
   -endpoint address     OTLP endpoint, host:port or URL (default from
                         OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317 for
-                        grpc, localhost:4318 for http)
+                        grpc, localhost:4318 for http); for collector, jaeger
+                        and datadog, the host, with or without a port
+                        (default localhost:4317)
   -protocol name        OTLP protocol: grpc (default) or http
   -header key=value     OTLP header, such as an API key; repeatable
   -insecure             send OTLP in plaintext, without TLS
@@ -80,15 +87,24 @@ Examples:
   extism-observe run testdata/demo.wasm
   extism-observe run -input 3 -min-duration 0 testdata/cguest.wasm spans
   extism-observe run -function-spans '*' -min-duration 0 testdata/plain.wasm run
-  extism-observe run -http-server testdata/http.wasm get
+  extism-observe run -http-server testdata/http.wasm fetch
   extism-observe run -exporter otlp -endpoint localhost:4317 -insecure testdata/demo.wasm
+  extism-observe run -exporter jaeger testdata/demo.wasm
 `
 
-// exporter names accepted by -exporter.
+// exporter names accepted by -exporter: stdout, and the OTLP ones.
 const (
-	exporterStdout = "stdout"
-	exporterOTLP   = "otlp"
+	exporterStdout    = "stdout"
+	exporterOTLP      = "otlp"
+	exporterCollector = "collector"
+	exporterJaeger    = "jaeger"
+	exporterDatadog   = "datadog"
+	exporterHoneycomb = "honeycomb"
+	exporterLightstep = "lightstep"
 )
+
+// otlpExporters are the -exporter names that send over OTLP.
+var otlpExporters = []string{exporterOTLP, exporterCollector, exporterJaeger, exporterDatadog, exporterHoneycomb, exporterLightstep}
 
 // runConfig is what the flags and arguments of run ask for.
 type runConfig struct {
@@ -194,16 +210,16 @@ func parseRunFlags(args []string, stdout io.Writer) (*runConfig, error) {
 	}
 	c.logLevel = lvl
 
-	switch c.exporter {
-	case exporterStdout:
+	switch {
+	case c.exporter == exporterStdout:
 		for _, name := range []string{"endpoint", "protocol", "header", "insecure"} {
 			if set[name] {
-				return nil, fmt.Errorf("-%s is for -exporter otlp", name)
+				return nil, fmt.Errorf("-%s is for the OTLP exporters (-exporter otlp, collector, ...)", name)
 			}
 		}
-	case exporterOTLP:
+	case slices.Contains(otlpExporters, c.exporter):
 	default:
-		return nil, fmt.Errorf("-exporter %q: want stdout or otlp", c.exporter)
+		return nil, fmt.Errorf("-exporter %q: want stdout, %s", c.exporter, strings.Join(otlpExporters, ", "))
 	}
 	switch c.protocol {
 	case "", "grpc", "http":

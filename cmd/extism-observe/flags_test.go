@@ -104,10 +104,10 @@ func TestParseRunFlags(t *testing.T) {
 		{name: "negative min duration", args: []string{"-min-duration", "-1ms", "p.wasm"}, err: "-min-duration"},
 		{name: "bad duration", args: []string{"-timeout", "soon", "p.wasm"}, err: "invalid value"},
 		{name: "bad log level", args: []string{"-log-level", "loud", "p.wasm"}, err: `-log-level "loud"`},
-		{name: "bad exporter", args: []string{"-exporter", "jaeger", "p.wasm"}, err: `-exporter "jaeger"`},
+		{name: "bad exporter", args: []string{"-exporter", "zipkin", "p.wasm"}, err: `-exporter "zipkin": want stdout, otlp, collector, jaeger`},
 		{name: "bad protocol", args: []string{"-exporter", "otlp", "-protocol", "udp", "p.wasm"}, err: `-protocol "udp"`},
-		{name: "endpoint without otlp", args: []string{"-endpoint", "x:1", "p.wasm"}, err: "-endpoint is for -exporter otlp"},
-		{name: "header without otlp", args: []string{"-header", "a=b", "p.wasm"}, err: "-header is for -exporter otlp"},
+		{name: "endpoint without otlp", args: []string{"-endpoint", "x:1", "p.wasm"}, err: "-endpoint is for the OTLP exporters"},
+		{name: "header without otlp", args: []string{"-header", "a=b", "p.wasm"}, err: "-header is for the OTLP exporters"},
 		{name: "header without =", args: []string{"-exporter", "otlp", "-header", "secret", "p.wasm"}, err: "want key=value"},
 		{name: "header with empty key", args: []string{"-exporter", "otlp", "-header", "=v", "p.wasm"}, err: "want key=value"},
 	} {

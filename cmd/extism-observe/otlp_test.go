@@ -61,3 +61,37 @@ func TestRunOTLP(t *testing.T) {
 		t.Error("no guest log received")
 	}
 }
+
+// -exporter jaeger sends traces only: against a backend that takes traces
+// alone (Jaeger's OTLP receiver answers metrics and logs Unimplemented),
+// the run succeeds, where -exporter otlp reports the telemetry it could not
+// deliver.
+func TestRunJaegerPreset(t *testing.T) {
+	t.Parallel()
+	rcv := testutil.NewReceiver(t, "grpc", testutil.Traces)
+	r := runCmd(t, "run", "-exporter", "jaeger", "-endpoint", rcv.Addr, guest("cguest.wasm"), "run")
+	r.wantCode(t, exitOK)
+	wantContains(t, "stderr", r.stderr, "sent over OTLP/gRPC to Jaeger at "+rcv.Addr+" (traces only)")
+	if n := len(rcv.Spans()); n == 0 {
+		t.Error("no span received")
+	}
+
+	r = runCmd(t, "run", "-exporter", "otlp", "-endpoint", rcv.Addr, "-insecure", guest("cguest.wasm"), "run")
+	r.wantCode(t, exitSetup)
+	wantContains(t, "stderr", r.stderr, "telemetry not delivered", "Unimplemented")
+}
+
+// -exporter collector sends all three signals to host:port, in plaintext.
+func TestRunCollectorPreset(t *testing.T) {
+	t.Parallel()
+	rcv := testutil.NewReceiver(t, "grpc")
+	r := runCmd(t, "run", "-exporter", "collector", "-endpoint", rcv.Addr, guest("cguest.wasm"), "run")
+	r.wantCode(t, exitOK)
+	wantContains(t, "stderr", r.stderr, "sent over OTLP/gRPC to the Collector at "+rcv.Addr)
+	if len(rcv.Spans()) == 0 || len(rcv.LogRecords()) == 0 {
+		t.Errorf("got %d spans and %d log records", len(rcv.Spans()), len(rcv.LogRecords()))
+	}
+	if _, ok := rcv.Metric("db.queries"); !ok {
+		t.Error("metric db.queries not received")
+	}
+}

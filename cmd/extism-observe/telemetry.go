@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ type telemetry struct {
 
 // newTelemetry makes the pipeline that c.exporter names.
 func newTelemetry(ctx context.Context, c *runConfig, out io.Writer) (*telemetry, error) {
-	if c.exporter == exporterOTLP {
+	if c.exporter != exporterStdout {
 		return newOTLPTelemetry(ctx, c)
 	}
 	return newStdoutTelemetry(out), nil
@@ -78,10 +79,24 @@ func newStdoutTelemetry(out io.Writer) *telemetry {
 	}
 }
 
-// newOTLPTelemetry sends spans and metrics over OTLP, as the flags and the
-// standard OTEL_* environment variables say.
+// newOTLPTelemetry sends spans, metrics and logs over OTLP, as -exporter,
+// the other flags and the standard OTEL_* environment variables say.
 func newOTLPTelemetry(ctx context.Context, c *runConfig) (*telemetry, error) {
 	opts := []otlp.Option{otlp.WithServiceName(serviceName(c.plugin))}
+	endpoint := c.endpoint
+	dest := ""
+	switch c.exporter {
+	case exporterCollector:
+		opts, endpoint, dest = append(opts, otlp.Collector(endpoint)), "", "the Collector at "+hostPort(endpoint)
+	case exporterJaeger:
+		opts, endpoint, dest = append(opts, otlp.Jaeger(endpoint)), "", "Jaeger at "+hostPort(endpoint)+" (traces only)"
+	case exporterDatadog:
+		opts, endpoint, dest = append(opts, otlp.DatadogAgent(endpoint)), "", "the Datadog Agent at "+hostPort(endpoint)
+	case exporterHoneycomb:
+		opts, dest = append(opts, otlp.Honeycomb(os.Getenv("HONEYCOMB_API_KEY"))), "Honeycomb"
+	case exporterLightstep:
+		opts, dest = append(opts, otlp.Lightstep(os.Getenv("LS_ACCESS_TOKEN"))), "Lightstep"
+	}
 	protocol := otlp.Protocol("")
 	switch c.protocol {
 	case "grpc":
@@ -92,8 +107,8 @@ func newOTLPTelemetry(ctx context.Context, c *runConfig) (*telemetry, error) {
 	if protocol != "" {
 		opts = append(opts, otlp.WithProtocol(protocol))
 	}
-	if c.endpoint != "" {
-		opts = append(opts, otlp.WithEndpoint(c.endpoint))
+	if endpoint != "" {
+		opts = append(opts, otlp.WithEndpoint(endpoint))
 	}
 	if c.insecure {
 		opts = append(opts, otlp.WithInsecure())
@@ -110,8 +125,20 @@ func newOTLPTelemetry(ctx context.Context, c *runConfig) (*telemetry, error) {
 		mp:        p.MeterProvider,
 		lp:        p.LoggerProvider,
 		shutdown:  p.Shutdown,
-		delivered: otlpDestination(c.protocol, c.endpoint),
+		delivered: otlpDestination(c.protocol, c.endpoint, dest),
 	}, nil
+}
+
+// hostPort is the host:port of a local agent's -endpoint, as the presets
+// complete it.
+func hostPort(host string) string {
+	if host == "" {
+		host = "localhost"
+	}
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		host = net.JoinHostPort(strings.Trim(host, "[]"), "4317")
+	}
+	return host
 }
 
 // serviceName is the service.name of the OTLP resource: the plugin's file
@@ -125,8 +152,8 @@ func serviceName(plugin string) string {
 }
 
 // otlpDestination says where OTLP telemetry was sent, for the message on
-// stderr.
-func otlpDestination(protocol, endpoint string) string {
+// stderr; preset, when not "", names the backend of -exporter.
+func otlpDestination(protocol, endpoint, preset string) string {
 	proto := "gRPC"
 	switch {
 	case protocol == "http":
@@ -135,6 +162,8 @@ func otlpDestination(protocol, endpoint string) string {
 		proto = "HTTP"
 	}
 	switch {
+	case preset != "" && (endpoint == "" || strings.Contains(preset, " at ")):
+		return "OTLP/" + proto + " to " + preset
 	case endpoint != "":
 	case os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "":
 		endpoint = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") + " (OTEL_EXPORTER_OTLP_ENDPOINT)"

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -77,10 +78,13 @@ func (r *Request) Header(key string) string {
 }
 
 // NewReceiver starts a receiver for protocol p ("grpc", or "http" or
-// "http/protobuf") on 127.0.0.1, stopped when the test ends.
-func NewReceiver(t testing.TB, p string) *Receiver {
+// "http/protobuf") on 127.0.0.1, stopped when the test ends. With only, a
+// gRPC receiver serves those signals alone and answers the others
+// Unimplemented, as Jaeger does for metrics and logs.
+func NewReceiver(t testing.TB, p string, only ...Signal) *Receiver {
 	t.Helper()
 	r := &Receiver{Protocol: p, Arrived: make(chan Signal, 1000)}
+	serves := func(s Signal) bool { return len(only) == 0 || slices.Contains(only, s) }
 	switch p {
 	case "grpc":
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -88,13 +92,22 @@ func NewReceiver(t testing.TB, p string) *Receiver {
 			t.Fatal(err)
 		}
 		s := grpc.NewServer(grpc.StatsHandler(grpcEncodings{r: r}))
-		coltracepb.RegisterTraceServiceServer(s, grpcTraces{r: r})
-		colmetricspb.RegisterMetricsServiceServer(s, grpcMetrics{r: r})
-		collogspb.RegisterLogsServiceServer(s, grpcLogs{r: r})
+		if serves(Traces) {
+			coltracepb.RegisterTraceServiceServer(s, grpcTraces{r: r})
+		}
+		if serves(Metrics) {
+			colmetricspb.RegisterMetricsServiceServer(s, grpcMetrics{r: r})
+		}
+		if serves(Logs) {
+			collogspb.RegisterLogsServiceServer(s, grpcLogs{r: r})
+		}
 		go func() { _ = s.Serve(lis) }()
 		t.Cleanup(s.Stop)
 		r.Addr = lis.Addr().String()
 	case "http", "http/protobuf":
+		if len(only) > 0 {
+			t.Fatal("testutil: only is for gRPC receivers")
+		}
 		srv := httptest.NewServer(http.HandlerFunc(r.serveHTTP))
 		t.Cleanup(srv.Close)
 		r.Addr = srv.Listener.Addr().String()
