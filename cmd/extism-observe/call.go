@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/sys"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/extism-observe/observe"
@@ -35,6 +37,10 @@ func (c *runConfig) call(ctx context.Context, tp trace.TracerProvider, p *extism
 	if len(input) > 0 {
 		attrs = append(attrs, attribute.Int("plugin.input_bytes", len(input)))
 	}
+	// A TRACEPARENT (and TRACESTATE) in the environment makes the run a
+	// part of that trace, as otel-cli and the specification's environment
+	// carriers have it.
+	ctx = propagator.Extract(ctx, envCarrier())
 	ctx, span := tp.Tracer(tracerName, trace.WithInstrumentationVersion(observe.Version)).
 		Start(ctx, callerSpanName, trace.WithAttributes(attrs...))
 	// Ending the span prints the tree (stdout exporter), after the output.
@@ -55,6 +61,18 @@ func (c *runConfig) call(ctx context.Context, tp trace.TracerProvider, p *extism
 		span.SetStatus(codes.Error, msg)
 	}
 	return span.SpanContext(), err
+}
+
+// envCarrier carries the trace context of the environment: TRACEPARENT,
+// TRACESTATE and BAGGAGE.
+func envCarrier() propagation.MapCarrier {
+	c := propagation.MapCarrier{}
+	for _, k := range []string{"traceparent", "tracestate", "baggage"} {
+		if v := os.Getenv(strings.ToUpper(k)); v != "" {
+			c[k] = v
+		}
+	}
+	return c
 }
 
 // guestError says how the call failed, from what CallWithContext returned;

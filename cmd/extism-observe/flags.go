@@ -60,9 +60,9 @@ Flags:
                         URL is the plugin's input when -input is not given,
                         and its config key http_server_url; 127.0.0.1 is
                         allowed
-  -log-level level      the guest logs kept, on stderr and in the trace:
-                        trace, debug, info, warn, error or disabled
-                        (default info)
+  -log-level level      the guest logs kept, on stderr, in the trace and in
+                        the OTLP log records: trace, debug, info, warn,
+                        error or disabled (default info)
   -exporter name        where spans and metrics go: stdout (default), or over
                         OTLP, which also gets the guest logs: otlp (as the
                         OTEL_EXPORTER_OTLP_* variables say), collector,
@@ -77,6 +77,10 @@ Flags:
   -protocol name        OTLP protocol: grpc (default) or http
   -header key=value     OTLP header, such as an API key; repeatable
   -insecure             send OTLP in plaintext, without TLS
+
+Environment: TRACEPARENT and TRACESTATE (W3C trace context) make the run a
+part of that trace; the OTEL_* variables configure OTLP as they do for any
+OpenTelemetry SDK (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...).
 
 Exit status: 0 when the call succeeded; 1 when the guest failed (it trapped,
 exited with a non-zero code, returned non-zero or timed out), after printing

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"io"
 	"time"
+
+	otellog "go.opentelemetry.io/otel/log"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
@@ -47,4 +50,51 @@ func extismLevel(l zerolog.Level) extism.LogLevel {
 		return extism.LogLevelError
 	}
 	return extism.LogLevelOff
+}
+
+// minSeverity is lp without the records below level: the OTLP log records
+// follow -log-level as stderr and the span events do.
+func minSeverity(lp otellog.LoggerProvider, level zerolog.Level) otellog.LoggerProvider {
+	return &minSeverityProvider{LoggerProvider: lp, min: severityOf(level)}
+}
+
+// severityOf is the least OpenTelemetry severity that level keeps.
+func severityOf(level zerolog.Level) otellog.Severity {
+	switch level {
+	case zerolog.TraceLevel:
+		return otellog.SeverityTrace
+	case zerolog.DebugLevel:
+		return otellog.SeverityDebug
+	case zerolog.InfoLevel:
+		return otellog.SeverityInfo
+	case zerolog.WarnLevel:
+		return otellog.SeverityWarn
+	case zerolog.ErrorLevel:
+		return otellog.SeverityError
+	}
+	return otellog.SeverityFatal4 + 1 // disabled: above every severity
+}
+
+type minSeverityProvider struct {
+	otellog.LoggerProvider
+	min otellog.Severity
+}
+
+func (p *minSeverityProvider) Logger(name string, opts ...otellog.LoggerOption) otellog.Logger {
+	return &minSeverityLogger{Logger: p.LoggerProvider.Logger(name, opts...), min: p.min}
+}
+
+type minSeverityLogger struct {
+	otellog.Logger
+	min otellog.Severity
+}
+
+func (l *minSeverityLogger) Enabled(ctx context.Context, p otellog.EnabledParameters) bool {
+	return p.Severity >= l.min && l.Logger.Enabled(ctx, p)
+}
+
+func (l *minSeverityLogger) Emit(ctx context.Context, r otellog.Record) {
+	if r.Severity() >= l.min {
+		l.Logger.Emit(ctx, r)
+	}
 }

@@ -95,3 +95,52 @@ func TestRunCollectorPreset(t *testing.T) {
 		t.Error("metric db.queries not received")
 	}
 }
+
+// gRPC with TLS to a plaintext receiver times out with no more than
+// "deadline exceeded"; the run says what to try.
+func TestRunTLSHint(t *testing.T) {
+	t.Parallel()
+	rcv := testutil.NewReceiver(t, "grpc")
+	r := runCmd(t, "run", "-exporter", "otlp", "-endpoint", rcv.Addr, guest("cguest.wasm"), "run")
+	r.wantCode(t, exitSetup)
+	wantContains(t, "stderr", r.stderr, "telemetry not delivered", "hint: gRPC with TLS to an endpoint that speaks plaintext", "add -insecure")
+}
+
+// -log-level decides the OTLP log records too: at error, the guest's info,
+// warn and trace logs are not exported.
+func TestRunLogLevelFiltersOTLPLogs(t *testing.T) {
+	t.Parallel()
+	rcv := testutil.NewReceiver(t, "grpc")
+	r := runCmd(t, "run", "-exporter", "collector", "-endpoint", rcv.Addr, "-log-level", "error", guest("cguest.wasm"), "run")
+	r.wantCode(t, exitOK)
+	var got []string
+	for _, l := range rcv.LogRecords() {
+		got = append(got, l.Record.GetSeverityText()+" "+l.Record.GetBody().GetStringValue())
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "error ") {
+		t.Errorf("log records %q, want the one error", got)
+	}
+}
+
+// TRACEPARENT in the environment: the run's root span joins that trace,
+// under the span it names.
+func TestRunTraceparent(t *testing.T) {
+	t.Setenv("TRACEPARENT", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	t.Setenv("TRACESTATE", "vendor=x")
+	rcv := testutil.NewReceiver(t, "grpc")
+	r := runCmd(t, "run", "-exporter", "collector", "-endpoint", rcv.Addr, guest("cguest.wasm"), "run")
+	r.wantCode(t, exitOK)
+	for _, s := range rcv.Spans() {
+		if s.Span.GetName() != callerSpanName {
+			continue
+		}
+		if tid, pid := hex.EncodeToString(s.Span.GetTraceId()), hex.EncodeToString(s.Span.GetParentSpanId()); tid != "0af7651916cd43dd8448eb211c80319c" || pid != "b7ad6b7169203331" {
+			t.Errorf("root span in trace %s under %s, want TRACEPARENT's", tid, pid)
+		}
+		if ts := s.Span.GetTraceState(); ts != "vendor=x" {
+			t.Errorf("trace state %q, want TRACESTATE's", ts)
+		}
+		return
+	}
+	t.Fatal("no root span received")
+}

@@ -52,7 +52,9 @@ func (c *runConfig) newPlugin(ctx context.Context, wasm []byte, tel *telemetry, 
 		observe.WithPropagator(propagator),
 	}
 	if tel.lp != nil {
-		opts = append(opts, observe.WithLoggerProvider(tel.lp))
+		// -log-level decides what every sink gets: stderr, span events and
+		// the OTLP log records.
+		opts = append(opts, observe.WithLoggerProvider(minSeverity(tel.lp, c.logLevel)))
 	}
 	if len(c.functionSpans) > 0 {
 		opts = append(opts, observe.WithFunctionSpans(c.functionSpans...))

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -56,6 +58,26 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	return c.run(context.Background(), stdout, stderr)
 }
 
+// tlsHint says what to try when OTLP over gRPC timed out with TLS on: a
+// plaintext endpoint (a local Collector or Jaeger) never finishes the TLS
+// handshake, and gRPC then reports only that the deadline passed.
+func (c *runConfig) tlsHint(err error) string {
+	if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "DeadlineExceeded") {
+		return ""
+	}
+	if c.exporter != exporterOTLP || c.insecure || c.protocol == "http" {
+		return ""
+	}
+	if c.protocol == "" && strings.HasPrefix(os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"), "http") {
+		return ""
+	}
+	if v := strings.ToLower(os.Getenv("OTEL_EXPORTER_OTLP_INSECURE")); v == "true" || v == "1" {
+		return ""
+	}
+	return "hint: gRPC with TLS to an endpoint that speaks plaintext (a local Collector, Jaeger, an agent) " +
+		"times out like this: add -insecure, or use -exporter collector, jaeger or datadog"
+}
+
 // run loads the plugin, calls the export inside a caller span, and flushes
 // the telemetry, whatever happens on the way.
 func (c *runConfig) run(ctx context.Context, rawStdout, rawStderr io.Writer) (code int) {
@@ -88,6 +110,9 @@ func (c *runConfig) run(ctx context.Context, rawStdout, rawStderr io.Writer) (co
 				where = " over " + tel.delivered
 			}
 			fmt.Fprintf(stderr, "extism-observe: telemetry not delivered%s: %v\n", where, err)
+			if hint := c.tlsHint(err); hint != "" {
+				fmt.Fprintf(stderr, "extism-observe: %s\n", hint)
+			}
 			if code == exitOK {
 				code = exitSetup
 			}
