@@ -145,7 +145,8 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 	if c.recording {
 		// Set after the start, not passed to it: building them costs
 		// allocations that a call nobody records should not pay.
-		c.callSpan.SetAttributes(conv.Function.String(function), conv.Module.String(c.module), conv.Plugin.String(c.plugin))
+		c.callSpan.SetAttributes(conv.Function.String(function), conv.CodeFunction.String(function),
+			conv.Module.String(c.module), conv.Plugin.String(c.plugin))
 	}
 	if o.callDuration != nil {
 		c.start = time.Now()
@@ -158,7 +159,7 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 		// with the call span: they can neither forge nor clutter the
 		// caller's trace.
 		c.spanCtx, c.span = c.tracer.Start(ctx, function+" (guest)", trace.WithNewRoot(),
-			trace.WithAttributes(conv.Function.String(function), conv.Module.String(c.module)),
+			trace.WithAttributes(conv.Function.String(function), conv.CodeFunction.String(function), conv.Module.String(c.module)),
 			trace.WithLinks(trace.Link{SpanContext: c.callSpan.SpanContext()}))
 		c.callSpan.AddLink(trace.Link{SpanContext: c.span.SpanContext()})
 		c.isolated = true
@@ -192,11 +193,11 @@ func (c *call) resume(def api.FunctionDefinition) {
 	c.function = def.ExportNames()[0]
 	if c.callSpan.IsRecording() {
 		c.callSpan.SetName(c.function)
-		c.callSpan.SetAttributes(conv.Function.String(c.function))
+		c.callSpan.SetAttributes(conv.Function.String(c.function), conv.CodeFunction.String(c.function))
 	}
 	if c.isolated {
 		c.span.SetName(c.function + " (guest)")
-		c.span.SetAttributes(conv.Function.String(c.function))
+		c.span.SetAttributes(conv.Function.String(c.function), conv.CodeFunction.String(c.function))
 	}
 }
 
@@ -242,7 +243,7 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 	if c.callSpan.IsRecording() {
 		cs := c.callSpan
 		if out.exited {
-			cs.SetAttributes(conv.ExitCode.Int64(int64(out.exitCode)))
+			cs.SetAttributes(conv.ExitCode.Int64(int64(out.exitCode)), conv.ProcessExitCode.Int64(int64(out.exitCode)))
 		}
 		if out.returned {
 			cs.SetAttributes(conv.ReturnCode.Int64(int64(out.returnCode)))

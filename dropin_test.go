@@ -407,8 +407,8 @@ func TestFailedCallsSayHowTheyFailed(t *testing.T) {
 			if a["error.type"] != tc.errorType {
 				t.Errorf("error.type %v, want %q", a["error.type"], tc.errorType)
 			}
-			if a["extism.exit_code"] != tc.exitCode {
-				t.Errorf("extism.exit_code %v, want %v", a["extism.exit_code"], tc.exitCode)
+			if a["extism.exit_code"] != tc.exitCode || a["process.exit.code"] != tc.exitCode {
+				t.Errorf("extism.exit_code %v, process.exit.code %v, want %v", a["extism.exit_code"], a["process.exit.code"], tc.exitCode)
 			}
 			if st := cs.Status(); st.Code != codes.Error || st.Description != tc.status {
 				t.Errorf("status %+v, want Error %q", st, tc.status)

@@ -76,8 +76,8 @@ func TestInstrumentedModuleAllFunctionSpans(t *testing.T) {
 			if got := attrs(grow)["wasm.memory.grown.bytes"]; got != int64(2<<16) {
 				t.Errorf("grow's wasm.memory.grown.bytes = %v", got)
 			}
-			if got := attrs(grow)["wasm.function.index"]; got != int64(14) {
-				t.Errorf("grow's wasm.function.index = %v", got)
+			if got := attrs(grow)["wasm.function.index"]; got != int64(14) || attrs(grow)["code.function.name"] != grow.Name() {
+				t.Errorf("grow's wasm.function.index = %v, code.function.name %v", got, attrs(grow)["code.function.name"])
 			}
 			// Memory growth is on the innermost span and nowhere else.
 			for _, s := range h.rec.Ended() {

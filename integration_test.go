@@ -46,7 +46,7 @@ func TestCGuestSpansTagsLogsMetrics(t *testing.T) {
 	if run.Parent().SpanID() != req.SpanID() {
 		t.Errorf("call span's parent is %v, want the caller's span %v", run.Parent().SpanID(), req.SpanID())
 	}
-	if got := attrs(run); got["extism.function"] != "run" || !strings.HasPrefix(got["extism.module"].(string), "main_") || got["extism.return_code"] != int64(0) {
+	if got := attrs(run); got["extism.function"] != "run" || got["code.function.name"] != "run" || !strings.HasPrefix(got["extism.module"].(string), "main_") || got["extism.return_code"] != int64(0) {
 		t.Errorf("call span attributes: %v", got)
 	}
 	if run.Status().Code != codes.Unset {

@@ -458,7 +458,7 @@ func (s *spanStack) push(kind frameKind, fn uint32, name string) *frame {
 		if f.node != nil {
 			f.node.fn = fn // its attribute is set when it is emitted
 		} else {
-			f.span.SetAttributes(conv.FunctionIndex.Int64(int64(fn)))
+			f.span.SetAttributes(conv.CodeFunction.String(name), conv.FunctionIndex.Int64(int64(fn)))
 		}
 	}
 	s.frames = append(s.frames, f)
@@ -582,7 +582,7 @@ func (s *spanStack) emit(n *node, parentCtx context.Context) {
 	ctx, span := s.tracer.Start(parentCtx, n.name, trace.WithTimestamp(n.start), trace.WithAttributes(n.attrs...))
 	if n.function {
 		// Not among attrs: those move to the parent when a span is dropped.
-		span.SetAttributes(conv.FunctionIndex.Int64(int64(n.fn)))
+		span.SetAttributes(conv.CodeFunction.String(n.name), conv.FunctionIndex.Int64(int64(n.fn)))
 	}
 	for _, e := range n.events {
 		span.AddEvent(e.name, trace.WithTimestamp(e.at), trace.WithAttributes(e.attrs...))

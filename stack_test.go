@@ -93,7 +93,9 @@ func runStack(t *testing.T, minDuration time.Duration, maxDepth, maxSpans int, s
 	return r
 }
 
-// tree renders the recorded spans as "parent > child [attrs]", sorted.
+// tree renders the recorded spans as "parent > child [attrs]", sorted,
+// leaving out the attributes every function span has: wasm.function.index,
+// and code.function.name when it is the span's name.
 func (r *stackRun) tree() []string {
 	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
 	for _, s := range r.rec.Ended() {
@@ -112,7 +114,11 @@ func (r *stackRun) tree() []string {
 		}
 		var keys []string
 		for _, kv := range s.Attributes() {
-			if kv.Key != "wasm.function.index" {
+			switch {
+			case kv.Key == "wasm.function.index":
+			case kv.Key == "code.function.name" && kv.Value.AsString() == s.Name():
+				// every function span's, its own name
+			default:
 				keys = append(keys, string(kv.Key))
 			}
 		}

@@ -4,7 +4,10 @@
 // written once. The README lists them all for users.
 package conv
 
-import "go.opentelemetry.io/otel/attribute"
+import (
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
 
 // ScopeName is the instrumentation scope of the library's tracer and meter.
 const ScopeName = "github.com/extism-observe/observe"
@@ -13,8 +16,18 @@ const ScopeName = "github.com/extism-observe/observe"
 // version.
 const Version = "0.1.0"
 
-// Attributes of the span of a plugin call.
+// Attributes of the span of a plugin call. The extism.* keys came first and
+// stay, for the users whose queries and dashboards name them; where the
+// semantic conventions have a key for the same thing, it is set too.
 const (
+	// CodeFunction is the semantic conventions' code.function.name: the
+	// export on a call span (beside Function), the demangled function name
+	// on a function span.
+	CodeFunction = semconv.CodeFunctionNameKey
+	// ProcessExitCode is the semantic conventions' process.exit.code: the
+	// WASI exit code, beside ExitCode.
+	ProcessExitCode = semconv.ProcessExitCodeKey
+
 	Function   = attribute.Key("extism.function")    // the export the call ran
 	Module     = attribute.Key("extism.module")      // the module instance ("main_N")
 	ReturnCode = attribute.Key("extism.return_code") // the i32 the export returned
