@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
-	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/sys"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -26,10 +26,11 @@ const tracerName = "github.com/extism-observe/observe/cmd/extism-observe"
 // the trace, with the plugin call span under it.
 const callerSpanName = "extism-observe run"
 
-// call runs export with input inside the caller span, writes the guest's
-// Extism output to stdout, and returns the caller span's context and what
-// went wrong in the guest, if anything.
-func (c *runConfig) call(ctx context.Context, tp trace.TracerProvider, p *extism.Plugin, export string, input []byte, stdout io.Writer) (trace.SpanContext, error) {
+// call runs export with input inside the caller span, the root of a trace
+// of its own, writes the guest's Extism output to stdout, and returns the
+// caller span's context, how long the guest call took, and what went wrong
+// in the guest, if anything.
+func (c *runConfig) call(ctx context.Context, tp trace.TracerProvider, p *plugin, export string, input []byte, stdout io.Writer) (trace.SpanContext, time.Duration, error) {
 	attrs := []attribute.KeyValue{
 		attribute.String("plugin.path", c.plugin),
 		attribute.String("plugin.export", export),
@@ -46,7 +47,16 @@ func (c *runConfig) call(ctx context.Context, tp trace.TracerProvider, p *extism
 	// Ending the span prints the tree (stdout exporter), after the output.
 	defer span.End()
 
-	rc, out, err := p.CallWithContext(ctx, export, input)
+	inst, err := p.instance(ctx)
+	if err != nil {
+		err = fmt.Errorf("instantiating the plugin again after its last call: %w", err)
+		span.SetStatus(codes.Error, err.Error())
+		return span.SpanContext(), 0, err
+	}
+	start := time.Now()
+	rc, out, err := inst.CallWithContext(ctx, export, input)
+	took := time.Since(start)
+	p.called(export, err)
 	if len(out) > 0 {
 		if !bytes.HasSuffix(out, []byte("\n")) {
 			out = append(out, '\n') // the tree starts on a line of its own
@@ -57,10 +67,10 @@ func (c *runConfig) call(ctx context.Context, tp trace.TracerProvider, p *extism
 	if err != nil {
 		// A trap's message goes on with wazero's stack trace; the call
 		// span under this one has it all.
-		msg, _, _ := strings.Cut(err.Error(), "\n")
+		msg, _ := splitGuestError(err)
 		span.SetStatus(codes.Error, msg)
 	}
-	return span.SpanContext(), err
+	return span.SpanContext(), took, err
 }
 
 // envCarrier carries the trace context of the environment: TRACEPARENT,

@@ -29,6 +29,7 @@ func TestCommand(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		args   []string
+		stdin  string
 		code   int
 		stdout []string
 		stderr []string
@@ -48,6 +49,13 @@ func TestCommand(t *testing.T) {
 			stderr: []string{"calling trap: wasm error: unreachable"},
 		},
 		{
+			name:   "stdin",
+			args:   []string{"run", "-stdin", "-min-duration", "0", guest("cguest.wasm"), "spans"},
+			stdin:  "2",
+			code:   0,
+			stdout: []string{"plugin.input_bytes=1 ", "\n   ├─ s ", "\n   └─ s "},
+		},
+		{
 			name:   "missing export",
 			args:   []string{"run", guest("cguest.wasm"), "nope"},
 			code:   2,
@@ -57,7 +65,7 @@ func TestCommand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			cmd := exec.Command(bin, tc.args...)
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(tc.stdin), &stdout, &stderr
 			err := cmd.Run()
 			code := 0
 			var exit *exec.ExitError

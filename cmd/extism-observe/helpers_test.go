@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,11 +18,17 @@ type result struct {
 	stdout, stderr string
 }
 
-// runCmd runs the command in-process with args.
+// runCmd runs the command in-process with args, without a standard input.
 func runCmd(t *testing.T, args ...string) result {
 	t.Helper()
+	return runCmdStdin(t, nil, args...)
+}
+
+// runCmdStdin runs the command in-process with args and stdin.
+func runCmdStdin(t *testing.T, stdin io.Reader, args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr)
+	code := runIO(args, stdin, &stdout, &stderr)
 	r := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	t.Logf("extism-observe %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, r.stdout, r.stderr)
 	return r

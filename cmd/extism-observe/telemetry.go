@@ -7,15 +7,17 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	otellog "go.opentelemetry.io/otel/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/extism-observe/observe/exporters/otlp"
 	"github.com/extism-observe/observe/exporters/stdout"
@@ -53,7 +55,7 @@ func newTelemetry(ctx context.Context, c *runConfig, out io.Writer) (*telemetry,
 func newStdoutTelemetry(out io.Writer) *telemetry {
 	color := stdout.WithColor(useColor(out))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(
-		stdout.NewSpanExporter(stdout.WithWriter(out), color)))
+		withoutStacktraces{stdout.NewSpanExporter(stdout.WithWriter(out), color)}))
 
 	mexp := stdout.NewMetricExporter(stdout.WithWriter(&headedWriter{w: out, head: "metrics\n"}), color)
 	reader := sdkmetric.NewManualReader(
@@ -142,9 +144,9 @@ func hostPort(host string) string {
 }
 
 // serviceName is the service.name of the OTLP resource: the plugin's file
-// name without .wasm. OTEL_SERVICE_NAME still wins over it.
+// name without .wasm (or .json). OTEL_SERVICE_NAME still wins over it.
 func serviceName(plugin string) string {
-	name := strings.TrimSuffix(filepath.Base(plugin), ".wasm")
+	name := pluginName(plugin)
 	if name == "" || name == "." {
 		return "extism-observe"
 	}
@@ -224,3 +226,47 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// withoutStacktraces is the span exporter of the tree without the
+// exception.stacktrace of exception events: a trap's wasm stack trace is
+// printed once, on stderr, as lines, not escaped into one attribute of the
+// tree. OTLP backends get it, and show it as a stack trace.
+type withoutStacktraces struct{ sdktrace.SpanExporter }
+
+func (e withoutStacktraces) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	out, copied := spans, false
+	for i, s := range spans {
+		events := s.Events()
+		if !slices.ContainsFunc(events, hasStacktrace) {
+			continue
+		}
+		if !copied {
+			out, copied = slices.Clone(spans), true
+		}
+		events = slices.Clone(events)
+		for j, ev := range events {
+			if hasStacktrace(ev) {
+				ev.Attributes = slices.DeleteFunc(slices.Clone(ev.Attributes), func(kv attribute.KeyValue) bool {
+					return kv.Key == semconv.ExceptionStacktraceKey
+				})
+				events[j] = ev
+			}
+		}
+		out[i] = eventsSpan{ReadOnlySpan: s, events: events}
+	}
+	return e.SpanExporter.ExportSpans(ctx, out)
+}
+
+func hasStacktrace(ev sdktrace.Event) bool {
+	return slices.ContainsFunc(ev.Attributes, func(kv attribute.KeyValue) bool {
+		return kv.Key == semconv.ExceptionStacktraceKey
+	})
+}
+
+// eventsSpan is a span with other events.
+type eventsSpan struct {
+	sdktrace.ReadOnlySpan
+	events []sdktrace.Event
+}
+
+func (s eventsSpan) Events() []sdktrace.Event { return s.events }
