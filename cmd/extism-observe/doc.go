@@ -14,7 +14,7 @@
 //	order 1042: 3 items, total 59.97
 //	trace 5b3e0c2a6f9d4e1b8a7c6d5e4f3a2b1c
 //	extism-observe run 13.1ms plugin.export=_start plugin.path=testdata/demo.wasm
-//	└─ _start 12.9ms extism.exit_code=0 extism.function=_start extism.module=main_1
+//	└─ _start 12.9ms code.function.name=_start extism.exit_code=0 extism.function=_start extism.module=main_1 extism.plugin.name=demo process.exit.code=0
 //	   └─ handle_order 10.2ms customer.tier=gold order.id=1042
 //	      │  info  handling order 1042 for customer c-7
 //	      ├─ validate 3.79ms
