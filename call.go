@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
@@ -36,6 +38,7 @@ var (
 	callPool = sync.Pool{New: func() any {
 		c := new(call)
 		c.extismLog = c.logExtism
+		c.clock = c.now
 		return c
 	}}
 )
@@ -95,6 +98,11 @@ type call struct {
 	extismLog func(extism.LogLevel, string)
 	appLog    func(extism.LogLevel, string)
 
+	// clock is the span stack's clock (now), made once per call value;
+	// base is the wall time of its first reading in the call.
+	clock func() time.Time
+	base  time.Time
+
 	drops [numDropReasons]int
 }
 
@@ -120,6 +128,40 @@ func pluginCall(ctx context.Context) (key any, c *call) {
 		c = v.(*call)
 	}
 	return key, c
+}
+
+// callOf returns the call in progress of the plugin that cp is, or of the
+// plugin in ctx, or nil. The Extism SDK has looked the plugin up in ctx to
+// make cp; reading it from cp spares a second walk up the ctx, on every
+// host call.
+func callOf(ctx context.Context, cp *extism.CurrentPlugin) *call {
+	var key any
+	if p := pluginOf(cp); p != nil {
+		key = p
+	} else if key = ctx.Value(pluginKey); key == nil {
+		return nil
+	}
+	if v, ok := calls.Load(key); ok {
+		return v.(*call)
+	}
+	return nil
+}
+
+// currentPluginHoldsPlugin is true when extism.CurrentPlugin is what the
+// Extism SDK v1.7 makes it: a struct of one field, the *Plugin. Then
+// pluginOf reads it; else (a new SDK) it says nil, and callOf looks in the
+// ctx as before. TestCurrentPluginHoldsPlugin fails on such an SDK.
+var currentPluginHoldsPlugin = func() bool {
+	t := reflect.TypeFor[extism.CurrentPlugin]()
+	return t.NumField() == 1 && t.Field(0).Type == reflect.TypeFor[*extism.Plugin]() && t.Field(0).Offset == 0
+}()
+
+// pluginOf returns the plugin of cp, or nil.
+func pluginOf(cp *extism.CurrentPlugin) *extism.Plugin {
+	if cp == nil || !currentPluginHoldsPlugin {
+		return nil
+	}
+	return *(**extism.Plugin)(unsafe.Pointer(cp))
 }
 
 // callSpanOptions are the call span's start options, made once: a slice
@@ -166,7 +208,7 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 		c.recording = c.span.IsRecording()
 	}
 	s := &c.spans
-	s.tracer, s.now, s.drops = c.tracer, time.Now, c
+	s.tracer, s.now, s.drops = c.tracer, c.clock, c
 	s.minDuration, s.maxDepth, s.maxSpans = o.minDuration, o.limits.MaxSpanDepth, o.limits.MaxSpansPerCall
 	s.reset(c.spanCtx, c.span)
 	if p, ok := key.(*extism.Plugin); ok {
@@ -178,6 +220,21 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 		}
 	}
 	return c
+}
+
+// now is the time, for the spans of the call: the wall time of the call's
+// first reading, advanced by the monotonic clock. time.Now reads both the
+// wall and the monotonic clock; time.Since reads the monotonic one only,
+// and function spans read the clock on every entry and exit of a
+// function, which is most of what a filtered function span costs (a clock
+// reading took 60 to 120 ns on the VMs of BENCHMARKS.md). A step of the
+// wall clock during a call does not move its spans.
+func (c *call) now() time.Time {
+	if c.base.IsZero() {
+		c.base = time.Now()
+		return c.base
+	}
+	return c.base.Add(time.Since(c.base))
 }
 
 // endInit ends the initialisation of the guest's runtime: the call goes on
@@ -356,6 +413,6 @@ func exceptionAttributes(err error) []attribute.KeyValue {
 func (c *call) release() {
 	c.spans.release()
 	clear(c.modules)
-	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, extismLog: c.extismLog}
+	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, extismLog: c.extismLog, clock: c.clock}
 	callPool.Put(c)
 }
