@@ -155,7 +155,7 @@ func (c *call) emitLog(l zerolog.Level, rawLevel int32, b []byte, truncated bool
 // Extism's host module, which costs memory for every plugin created with a
 // shared compilation cache (see httpspans.go). The Extism SDK keeps the
 // logger in an unexported field; pluginLogger finds it by reflection, once,
-// and TestExtismLogs fails if a new SDK moves it.
+// and TestPluginLoggerIsFound fails if a new SDK moves it.
 
 // logFieldOffset is the offset of the logger in extism.Plugin, or -1 when
 // the Extism SDK has none where it is looked for.

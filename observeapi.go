@@ -99,8 +99,8 @@ func (f hostFunc) params() []api.ValueType {
 func (o *Observer) HostFunctions() []extism.HostFunction {
 	fns := make([]extism.HostFunction, 0, len(hostFuncs))
 	for _, f := range hostFuncs {
-		fn := extism.NewHostFunctionWithStack(f.name, func(ctx context.Context, _ *extism.CurrentPlugin, stack []uint64) {
-			o.hostCall(ctx, f, stack)
+		fn := extism.NewHostFunctionWithStack(f.name, func(ctx context.Context, cp *extism.CurrentPlugin, stack []uint64) {
+			o.hostCall(ctx, cp, f, stack)
 		}, f.params(), nil)
 		fn.SetNamespace(f.namespace)
 		fns = append(fns, fn)
@@ -115,8 +115,8 @@ func HostFunctions() []extism.HostFunction { return Default().HostFunctions() }
 // of the call in ctx with params. An Extism host function cannot see the
 // module that called it; the call knows it (see call.mod), and so the
 // guest's memory.
-func (o *Observer) hostCall(ctx context.Context, f hostFunc, params []uint64) {
-	c := lookupCall(ctx)
+func (o *Observer) hostCall(ctx context.Context, cp *extism.CurrentPlugin, f hostFunc, params []uint64) {
+	c := callOf(ctx, cp)
 	switch {
 	case c == nil:
 		o.reportNoContext(ctx)
