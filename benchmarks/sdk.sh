@@ -9,8 +9,10 @@
 # The benchmarks run in a copy of the SDK from the module cache whose
 # plugins are created through the observer when OBSERVE_COMPAT=bench (see
 # compat/): every call sampled, spans batched to an exporter that drops
-# them, metrics to a reader. One test binary runs both ways, alternating
-# round by round. Results go to $OUT (default benchmarks/sdk-results.txt).
+# them, metrics to a reader; and with OBSERVE_COMPAT=bench-noop, through an
+# observer with the no-op OpenTelemetry providers of an app that set none
+# up. One test binary runs the three ways (observer=off, noop, on),
+# alternating round by round. Results go to $OUT (default benchmarks/sdk-results.txt).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,9 +36,10 @@ trap 'rm -rf "$work"' EXIT
 } > "$OUT"
 for i in $(seq "$COUNT"); do
   echo "round $i/$COUNT" >&2
-  for mode in off on; do
+  for mode in off noop on; do
     env=""
     [ "$mode" = on ] && env=bench
+    [ "$mode" = noop ] && env=bench-noop
     # The binary runs in the copy, where the SDK's wasm/ is; each result
     # line gets the mode as a sub-benchmark key for benchstat.
     (cd "$work/go-sdk" && OBSERVE_COMPAT="$env" "$work/sdk.test" -test.run '^$' -test.bench "$BENCH" \

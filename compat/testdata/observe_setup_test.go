@@ -44,7 +44,9 @@ func TestMain(m *testing.M) {
 	switch os.Getenv("OBSERVE_COMPAT") {
 	case "1":
 	case "bench":
-		benchMain(m)
+		benchMain(m, true)
+	case "bench-noop":
+		benchMain(m, false)
 	default:
 		os.Exit(m.Run())
 	}
@@ -97,17 +99,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// benchMain runs the SDK's benchmarks with an Observer as a production app
-// sets it up: every call sampled, spans batched to an exporter, metrics to
-// a reader, logs at info.
-func benchMain(m *testing.M) {
+// benchMain runs the SDK's benchmarks with an Observer. recording, as a
+// production app sets it up: every call sampled, spans batched to an
+// exporter, metrics to a reader, logs at info. Not recording, with the
+// OpenTelemetry globals an app that has not set them up has, no-op ones:
+// the cost of the observer in the call path itself.
+func benchMain(m *testing.M, recording bool) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	obs := observe.New(
+	opts := []observe.Option{
 		observe.WithTracerProvider(tp),
 		observe.WithMeterProvider(mp),
 		observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.InfoLevel)),
-	)
+	}
+	if !recording {
+		opts = []observe.Option{observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.InfoLevel))}
+	}
+	obs := observe.New(opts...)
 	extism.ObserveHook = func(ctx context.Context, _ extism.PluginConfig, funcs []extism.HostFunction) (context.Context, []extism.HostFunction) {
 		return obs.Context(ctx), append(obs.HostFunctions(), funcs...)
 	}
