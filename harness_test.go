@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -67,12 +69,26 @@ func manifest(t testing.TB, name string) extism.Manifest {
 	return extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasm(t, name)}}}
 }
 
+// bigGuests are compiled once for the whole test binary, through a shared
+// compilation cache (as apps do): the 1.8 MB Go guest takes seconds to
+// compile, the more so under the race detector.
+var (
+	bigGuests  = map[string]bool{"goguest.wasm": true}
+	sharedOnce sync.Once
+	shared     wazero.CompilationCache
+)
+
 // plugin creates a plugin of testdata/name the way an app enables the
 // observer: its ctx and its host functions.
 func (h *harness) plugin(name string, wasi bool, extra ...extism.HostFunction) *extism.Plugin {
 	h.t.Helper()
 	ctx := h.obs.Context(context.Background())
-	p, err := extism.NewPlugin(ctx, manifest(h.t, name), extism.PluginConfig{EnableWasi: wasi},
+	cfg := extism.PluginConfig{EnableWasi: wasi}
+	if bigGuests[name] {
+		sharedOnce.Do(func() { shared = wazero.NewCompilationCache() })
+		cfg.RuntimeConfig = wazero.NewRuntimeConfig().WithCompilationCache(shared)
+	}
+	p, err := extism.NewPlugin(ctx, manifest(h.t, name), cfg,
 		append(h.obs.HostFunctions(), extra...))
 	if err != nil {
 		h.t.Fatal(err)

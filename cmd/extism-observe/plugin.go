@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
@@ -19,6 +20,11 @@ import (
 
 	"github.com/extism-observe/observe"
 )
+
+// compilationCache is the compilation cache of every plugin the process
+// creates: a run compiles its modules once, and a process that runs many
+// (the tests run the command in-process) compiles each module once.
+var compilationCache = sync.OnceValue(wazero.NewCompilationCache)
 
 // wasmMagic starts every binary WebAssembly module.
 var wasmMagic = []byte("\x00asm")
@@ -80,7 +86,11 @@ func (c *runConfig) newPlugin(ctx context.Context, manifest extism.Manifest, mod
 
 	// The plugin is named after its file, for its call span and metrics.
 	name := observe.PluginName(pluginName(c.plugin))
-	compiled, err := extism.NewCompiledPlugin(obs.Context(ctx, name), manifest, extism.PluginConfig{EnableWasi: c.wasi}, funcs)
+	config := extism.PluginConfig{
+		EnableWasi:    c.wasi,
+		RuntimeConfig: wazero.NewRuntimeConfig().WithCompilationCache(compilationCache()),
+	}
+	compiled, err := extism.NewCompiledPlugin(obs.Context(ctx, name), manifest, config, funcs)
 	if err != nil {
 		return nil, c.loadError(err, mods, funcs)
 	}
