@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -32,13 +33,14 @@ var (
 	// that call. An entry exists only while the call runs, so the map's
 	// size is the number of calls in flight. Extism runs one call at a time
 	// per Plugin, which makes the Plugin the key and the call's state
-	// single-goroutine.
+	// single-goroutine. callSlots is in front of it.
 	calls sync.Map
 
 	callPool = sync.Pool{New: func() any {
 		c := new(call)
 		c.extismLog = c.logExtism
 		c.clock = c.now
+		c.entry = &callEntry{c: c}
 		return c
 	}}
 )
@@ -103,12 +105,77 @@ type call struct {
 	clock func() time.Time
 	base  time.Time
 
+	// entry is the call's entry of callSlots, made once per call value;
+	// slot is the slot it is in, when it took one.
+	entry *callEntry
+	slot  *atomic.Pointer[callEntry]
+
 	drops [numDropReasons]int
 }
 
 type moduleFrame struct {
 	mod  api.Module
 	info *module
+}
+
+// Every host call and listener call finds its call from its plugin, so the
+// lookup is on the hottest path there is. calls, a sync.Map, hashes its
+// interface keys; in front of it, callSlots is a direct-mapped table of
+// calls by the address of their plugin, read with two atomic loads. A call
+// takes its plugin's slot when the slot is free and keeps the map entry
+// anyway, so that two plugins of one slot still find theirs. A slot holds
+// a call only while its owner is its plugin: a reader that finds a call
+// whose owner is another plugin, or a call that has just ended, looks in
+// the map. Only the goroutine of a plugin's call ends that call, so a
+// reader for plugin p that sees owner p sees p's call in progress.
+const callSlotBits = 10
+
+var callSlots [1 << callSlotBits]atomic.Pointer[callEntry]
+
+// callEntry is a call's entry in callSlots. It outlives the call's tenure
+// (the call value is pooled, its entry with it), and is only read
+// atomically or, for c, which never changes, after an atomic load.
+type callEntry struct {
+	owner atomic.Pointer[extism.Plugin] // the plugin, while the call runs
+	c     *call
+}
+
+// slotOf is the slot of plugin p: Fibonacci hashing of its address.
+func slotOf(p *extism.Plugin) *atomic.Pointer[callEntry] {
+	h := uint64(uintptr(unsafe.Pointer(p))) * 0x9E3779B97F4A7C15
+	return &callSlots[h>>(64-callSlotBits)]
+}
+
+// register makes c the call in progress of plugin key.
+func (c *call) register(key any) {
+	calls.Store(key, c)
+	if p, ok := key.(*extism.Plugin); ok {
+		c.entry.owner.Store(p)
+		if s := slotOf(p); s.CompareAndSwap(nil, c.entry) {
+			c.slot = s
+		}
+	}
+}
+
+// unregister ends c's tenure as the call in progress of plugin key.
+func (c *call) unregister(key any) {
+	if c.slot != nil {
+		c.slot.CompareAndSwap(c.entry, nil)
+		c.slot = nil
+	}
+	c.entry.owner.Store(nil)
+	calls.Delete(key)
+}
+
+// callOfPlugin returns the call in progress of p, or nil.
+func callOfPlugin(p *extism.Plugin) *call {
+	if e := slotOf(p).Load(); e != nil && e.owner.Load() == p {
+		return e.c
+	}
+	if v, ok := calls.Load(p); ok {
+		return v.(*call)
+	}
+	return nil
 }
 
 // lookupCall returns the call in progress for the plugin in ctx, or nil.
@@ -124,6 +191,9 @@ func pluginCall(ctx context.Context) (key any, c *call) {
 	if key == nil {
 		return nil, nil
 	}
+	if p, ok := key.(*extism.Plugin); ok {
+		return key, callOfPlugin(p)
+	}
 	if v, ok := calls.Load(key); ok {
 		c = v.(*call)
 	}
@@ -135,16 +205,11 @@ func pluginCall(ctx context.Context) (key any, c *call) {
 // make cp; reading it from cp spares a second walk up the ctx, on every
 // host call.
 func callOf(ctx context.Context, cp *extism.CurrentPlugin) *call {
-	var key any
 	if p := pluginOf(cp); p != nil {
-		key = p
-	} else if key = ctx.Value(pluginKey); key == nil {
-		return nil
+		return callOfPlugin(p)
 	}
-	if v, ok := calls.Load(key); ok {
-		return v.(*call)
-	}
-	return nil
+	_, c := pluginCall(ctx)
+	return c
 }
 
 // currentPluginHoldsPlugin is true when extism.CurrentPlugin is what the
@@ -413,6 +478,6 @@ func exceptionAttributes(err error) []attribute.KeyValue {
 func (c *call) release() {
 	c.spans.release()
 	clear(c.modules)
-	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, extismLog: c.extismLog, clock: c.clock}
+	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, extismLog: c.extismLog, clock: c.clock, entry: c.entry}
 	callPool.Put(c)
 }

@@ -110,7 +110,7 @@ func (exportListener) Before(ctx context.Context, mod api.Module, def api.Functi
 		}
 		// A call that never saw its After or Abort: end it rather than
 		// let it swallow this one.
-		calls.Delete(p)
+		c.unregister(p)
 		c.finish(nil, nil, errAbandoned)
 		c.release()
 	}
@@ -124,7 +124,7 @@ func (exportListener) Before(ctx context.Context, mod api.Module, def api.Functi
 		c.initializing, c.initFn = true, def.Index()
 		c.functionEnter(def.Index(), c.function)
 	}
-	calls.Store(p, c)
+	c.register(p)
 }
 
 func (exportListener) After(ctx context.Context, mod api.Module, def api.FunctionDefinition, results []uint64) {
@@ -152,7 +152,7 @@ func end(ctx context.Context, mod api.Module, def api.FunctionDefinition, result
 		c.endInit()
 		return
 	}
-	calls.Delete(p)
+	c.unregister(p)
 	c.finish(def, results, err)
 	c.release()
 }

@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
@@ -41,4 +42,47 @@ func TestPluginLoggerIsFound(t *testing.T) {
 	if logFieldOffset == ^uintptr(0) {
 		t.Fatal("extism.Plugin has no log func(LogLevel, string) field: Extism PDK logs cannot reach the observer")
 	}
+}
+
+// Two plugins whose addresses share a slot of callSlots each find their own
+// call: the first in the slot, the second in the map; and an ended call is
+// found by neither.
+func TestCallSlotsShareASlot(t *testing.T) {
+	var p1, p2 *extism.Plugin
+	seen := map[*atomic.Pointer[callEntry]]*extism.Plugin{}
+	var keep []*extism.Plugin
+	for p1 == nil {
+		p := new(extism.Plugin)
+		keep = append(keep, p)
+		if q, ok := seen[slotOf(p)]; ok {
+			p1, p2 = q, p
+		}
+		seen[slotOf(p)] = p
+	}
+	c1, c2 := callPool.Get().(*call), callPool.Get().(*call)
+	c1.register(p1)
+	c2.register(p2)
+	if c1.slot == nil || c2.slot != nil {
+		t.Fatalf("slots: first %v, second %v; want the first in, the second out", c1.slot, c2.slot)
+	}
+	if got := callOfPlugin(p1); got != c1 {
+		t.Errorf("p1's call is %p, want %p", got, c1)
+	}
+	if got := callOfPlugin(p2); got != c2 {
+		t.Errorf("p2's call is %p, want %p", got, c2)
+	}
+	c1.unregister(p1)
+	if got := callOfPlugin(p1); got != nil {
+		t.Errorf("p1's ended call is still found: %p", got)
+	}
+	if got := callOfPlugin(p2); got != c2 {
+		t.Errorf("p2's call is %p after p1's ended, want %p", got, c2)
+	}
+	c2.unregister(p2)
+	if callOfPlugin(p2) != nil || slotOf(p1).Load() != nil {
+		t.Error("an ended call is still found")
+	}
+	c1.release()
+	c2.release()
+	_ = keep
 }
