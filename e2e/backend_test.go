@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extism-observe/observe/internal/testutil"
+
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
 	zlog "github.com/rs/zerolog/log"
@@ -97,7 +99,7 @@ func checkBackendDown(t *testing.T, endpoint string, protocol otlp.Protocol, han
 
 	// The batch span processor warns on zerolog's global logger, as it is
 	// when the processor is made.
-	warnings := &lockedBuffer{}
+	warnings := &testutil.Buffer{}
 	saved := zlog.Logger
 	zlog.Logger = zerolog.New(warnings)
 	t.Cleanup(func() { zlog.Logger = saved })

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/extism-observe/observe/internal/testutil"
+
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -56,9 +58,9 @@ type collector struct {
 
 	dir  string
 	cmd  *exec.Cmd
-	out  *lockedBuffer // the Collector's log (stderr and stdout)
-	done chan struct{} // closed when the process has exited
-	err  error         // how it exited, once done is closed
+	out  *testutil.Buffer // the Collector's log (stderr and stdout)
+	done chan struct{}    // closed when the process has exited
+	err  error            // how it exited, once done is closed
 
 	stopOnce sync.Once
 	log      []collectorLogLine // its log, parsed, once stopped
@@ -81,7 +83,7 @@ func startCollector(t *testing.T) *collector {
 		GRPCAddr: freeAddr(t),
 		HTTPAddr: freeAddr(t),
 		dir:      t.TempDir(),
-		out:      &lockedBuffer{},
+		out:      &testutil.Buffer{},
 		done:     make(chan struct{}),
 	}
 	cfgPath := filepath.Join(c.dir, "config.yaml")
@@ -304,24 +306,6 @@ func freeAddr(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return addr
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // withTimeout is a ctx for one step of a test, bounded.
