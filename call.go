@@ -120,14 +120,16 @@ type moduleFrame struct {
 
 // Every host call and listener call finds its call from its plugin, so the
 // lookup is on the hottest path there is. calls, a sync.Map, hashes its
-// interface keys; in front of it, callSlots is a direct-mapped table of
-// calls by the address of their plugin, read with two atomic loads. A call
-// takes its plugin's slot when the slot is free and keeps the map entry
-// anyway, so that two plugins of one slot still find theirs. A slot holds
-// a call only while its owner is its plugin: a reader that finds a call
-// whose owner is another plugin, or a call that has just ended, looks in
-// the map. Only the goroutine of a plugin's call ends that call, so a
-// reader for plugin p that sees owner p sees p's call in progress.
+// interface keys, and allocates an entry per Store; in front of it,
+// callSlots is a direct-mapped table of calls by the address of their
+// plugin, read with two atomic loads. A call takes its plugin's slot when
+// the slot is free, and goes in the map only when it is not: two plugins
+// of one slot still find theirs, and a call in its slot costs the map
+// nothing. A slot holds a call only while its owner is its plugin: a
+// reader that finds a call whose owner is another plugin, or a call that
+// has just ended, looks in the map. Only the goroutine of a plugin's call
+// starts and ends that call, so a reader for plugin p that sees owner p
+// sees p's call in progress, and one that does not finds it in the map.
 const callSlotBits = 10
 
 var callSlots [1 << callSlotBits]atomic.Pointer[callEntry]
@@ -148,22 +150,24 @@ func slotOf(p *extism.Plugin) *atomic.Pointer[callEntry] {
 
 // register makes c the call in progress of plugin key.
 func (c *call) register(key any) {
-	calls.Store(key, c)
 	if p, ok := key.(*extism.Plugin); ok {
 		c.entry.owner.Store(p)
 		if s := slotOf(p); s.CompareAndSwap(nil, c.entry) {
 			c.slot = s
+			return
 		}
 	}
+	calls.Store(key, c)
 }
 
 // unregister ends c's tenure as the call in progress of plugin key.
 func (c *call) unregister(key any) {
+	c.entry.owner.Store(nil)
 	if c.slot != nil {
 		c.slot.CompareAndSwap(c.entry, nil)
 		c.slot = nil
+		return
 	}
-	c.entry.owner.Store(nil)
 	calls.Delete(key)
 }
 
