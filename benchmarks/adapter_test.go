@@ -191,3 +191,101 @@ func BenchmarkSpanAdapter(b *testing.B) {
 		}
 	})
 }
+
+// fnCalls is the number of instrumented function calls one call of
+// instrumented.wasm's "loop" makes (as in the root package's benchmarks).
+const fnCalls = 10_000
+
+func instrumentedManifest(b *testing.B) extism.Manifest {
+	data, err := os.ReadFile("../testdata/instrumented.wasm")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: data}}}
+}
+
+// BenchmarkInstrumentedAdapter: one op is one plugin call of
+// instrumented.wasm's "loop", 10,000 calls of a short instrumented
+// function, every one kept as a span until it has reached the exporter,
+// two ways beside each other; ns/fncall is per function call:
+//
+//   - observe: this library's observer with WithMinDuration(0), an SDK
+//     TracerProvider with a batch processor that drops nothing, flushed
+//     after each call, and a discarding exporter.
+//   - observe-sdk: the Extism SDK's built-in observe integration with the
+//     observe-sdk OpenTelemetry adapter, no span filter, and a discarding
+//     otlptrace.Client, waiting after each call until its function spans
+//     are uploaded.
+func BenchmarkInstrumentedAdapter(b *testing.B) {
+	perFnCall := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/fnCalls, "ns/fncall")
+	}
+	b.Run("impl=observe", func(b *testing.B) {
+		exp := &discardExporter{}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(2*fnCalls+16)))
+		defer tp.Shutdown(context.Background())
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		defer mp.Shutdown(context.Background())
+		obs := observe.New(observe.WithTracerProvider(tp), observe.WithMeterProvider(mp), observe.WithMinDuration(0),
+			observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.InfoLevel)),
+			observe.WithLimits(observe.Limits{MaxSpansPerCall: 2 * fnCalls}))
+		p, err := extism.NewPlugin(obs.Context(context.Background()), instrumentedManifest(b), extism.PluginConfig{}, obs.HostFunctions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		ctx, parent := tp.Tracer("bench").Start(context.Background(), "request")
+		defer parent.End()
+		call := func() {
+			if rc, _, err := p.CallWithContext(ctx, "loop", nil); rc != 0 || err != nil {
+				b.Fatalf("loop: rc=%d err=%v", rc, err)
+			}
+			_ = tp.ForceFlush(ctx)
+		}
+		call() // untimed: the guest's first call
+		before := exp.spans.Load()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			call()
+		}
+		b.StopTimer()
+		perFnCall(b)
+		if got := exp.spans.Load() - before; got < int64(b.N)*fnCalls {
+			b.Fatalf("exporter got %d spans, want at least %d", got, int64(b.N)*fnCalls)
+		}
+	})
+
+	b.Run("impl=observe-sdk", func(b *testing.B) {
+		ctx := context.Background()
+		client := newDiscardClient()
+		adapter := opentelemetry.NewOTelAdapter(&opentelemetry.OTelConfig{ServiceName: "bench"})
+		adapter.UseCustomClient(client)
+		adapter.Start(ctx)
+		defer adapter.Stop(true)
+		p, err := extism.NewPlugin(ctx, instrumentedManifest(b), extism.PluginConfig{
+			ObserveAdapter: adapter.AdapterBase,
+			ObserveOptions: &observesdk.Options{SpanFilter: &observesdk.SpanFilter{}, ChannelBufferSize: 4 * fnCalls},
+		}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close(ctx)
+		var want int64
+		call := func() {
+			if rc, _, err := p.CallWithContext(ctx, "loop", nil); rc != 0 || err != nil {
+				b.Fatalf("loop: rc=%d err=%v", rc, err)
+			}
+			want += fnCalls
+			client.waitFor(want)
+		}
+		call()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			call()
+		}
+		b.StopTimer()
+		perFnCall(b)
+	})
+}

@@ -54,6 +54,7 @@ stat "$OUT"
 # Each target against its baseline.
 stat -col '/impl@(native guest)' "$OUT"
 stat -filter '.name:SpanAdapter' -col '/impl@(observe-sdk guest)' "$OUT"
+stat -filter '.name:InstrumentedAdapter' -col '/impl@(observe-sdk observe)' "$OUT"
 stat -filter '.name:Log' -col '/impl@(native guest guest-untraced native-equivalent)' "$OUT"
 stat -filter '-.name:SpanAdapter' -col '/impl@(floor floor-listeners sampled-out noop-provider guest)' "$OUT"
 stat -filter '.name:Call' -col '/impl@(unobserved listeners-only observed-noop)' "$OUT"
