@@ -163,7 +163,10 @@ func TestExtismPDKLogsBelowTheLevelCostNothing(t *testing.T) {
 		observe.WithLoggerProvider(lognoop.NewLoggerProvider())}
 	baseline, _ := allocs(append(quiet, observe.WithExtismLogs(false))...)
 	with, h := allocs(quiet...)
-	if with > baseline {
+	switch {
+	case raceEnabled:
+		t.Logf("under the race detector allocation counts vary: %v allocs per call, %v with Extism logs off", with, baseline)
+	case with > baseline:
 		t.Errorf("PDK logs below the level: %v allocs per call, %v with Extism logs off", with, baseline)
 	}
 	for _, s := range h.rec.Ended() {
