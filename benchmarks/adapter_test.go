@@ -77,12 +77,54 @@ func (c *discardClient) waitFor(want int64) {
 	}
 }
 
-func manifest(b *testing.B) extism.Manifest {
-	data, err := os.ReadFile(loopsWasm)
+func manifest(b *testing.B, path string) extism.Manifest {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: data}}}
+}
+
+// observedPlugin creates a plugin of m with this library's observer, on an
+// SDK TracerProvider whose batch processor holds queue spans and exports to
+// a discarding exporter, and metrics to a reader. The caller closes the
+// plugin; the providers shut down with the benchmark.
+func observedPlugin(b *testing.B, m extism.Manifest, queue int, opts ...observe.Option) (*extism.Plugin, *sdktrace.TracerProvider, *discardExporter) {
+	exp := &discardExporter{}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(queue)))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	obs := observe.New(append([]observe.Option{observe.WithTracerProvider(tp), observe.WithMeterProvider(mp),
+		observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.InfoLevel))}, opts...)...)
+	p, err := extism.NewPlugin(obs.Context(context.Background()), m, extism.PluginConfig{}, obs.HostFunctions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p, tp, exp
+}
+
+// adapterPlugin creates a plugin of m under the Extism SDK's built-in
+// observe integration with the observe-sdk OpenTelemetry adapter, no span
+// filter, a channel of buffer events, and a discarding client. The caller
+// closes the plugin; the adapter stops with the benchmark.
+func adapterPlugin(b *testing.B, m extism.Manifest, buffer int) (*extism.Plugin, *discardClient) {
+	ctx := context.Background()
+	client := newDiscardClient()
+	adapter := opentelemetry.NewOTelAdapter(&opentelemetry.OTelConfig{ServiceName: "bench"})
+	adapter.UseCustomClient(client)
+	adapter.Start(ctx)
+	b.Cleanup(func() { adapter.Stop(true) })
+	p, err := extism.NewPlugin(ctx, m, extism.PluginConfig{
+		ObserveAdapter: adapter.AdapterBase,
+		ObserveOptions: &observesdk.Options{SpanFilter: &observesdk.SpanFilter{}, ChannelBufferSize: buffer},
+	}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p, client
 }
 
 // runLoop runs b.N span pairs through the "spans" export of the loops
@@ -142,17 +184,7 @@ func BenchmarkSpanAdapter(b *testing.B) {
 	})
 
 	b.Run("impl=guest", func(b *testing.B) {
-		exp := &discardExporter{}
-		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(2*chunk+2)))
-		defer tp.Shutdown(context.Background())
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-		defer mp.Shutdown(context.Background())
-		obs := observe.New(observe.WithTracerProvider(tp), observe.WithMeterProvider(mp),
-			observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.InfoLevel)))
-		p, err := extism.NewPlugin(obs.Context(context.Background()), manifest(b), extism.PluginConfig{}, obs.HostFunctions())
-		if err != nil {
-			b.Fatal(err)
-		}
+		p, tp, exp := observedPlugin(b, manifest(b, loopsWasm), 2*chunk+2)
 		defer p.Close(context.Background())
 		ctx, parent := tp.Tracer("bench").Start(context.Background(), "request")
 		defer parent.End()
@@ -167,20 +199,9 @@ func BenchmarkSpanAdapter(b *testing.B) {
 
 	b.Run("impl=observe-sdk", func(b *testing.B) {
 		ctx := context.Background()
-		client := newDiscardClient()
-		adapter := opentelemetry.NewOTelAdapter(&opentelemetry.OTelConfig{ServiceName: "bench"})
-		adapter.UseCustomClient(client)
-		adapter.Start(ctx)
-		defer adapter.Stop(true)
-		p, err := extism.NewPlugin(ctx, manifest(b), extism.PluginConfig{
-			ObserveAdapter: adapter.AdapterBase,
-			// No duration filter, as for the other two; the guest's spans
-			// are top-level, which the observe-sdk keeps in any case.
-			ObserveOptions: &observesdk.Options{SpanFilter: &observesdk.SpanFilter{}, ChannelBufferSize: 1024},
-		}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		// No duration filter, as for the other two; the guest's spans are
+		// top-level, which the observe-sdk keeps in any case.
+		p, client := adapterPlugin(b, manifest(b, loopsWasm), 1024)
 		defer p.Close(ctx)
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -196,13 +217,7 @@ func BenchmarkSpanAdapter(b *testing.B) {
 // instrumented.wasm's "loop" makes (as in the root package's benchmarks).
 const fnCalls = 10_000
 
-func instrumentedManifest(b *testing.B) extism.Manifest {
-	data, err := os.ReadFile("../testdata/instrumented.wasm")
-	if err != nil {
-		b.Fatal(err)
-	}
-	return extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: data}}}
-}
+const instrumentedWasm = "../testdata/instrumented.wasm"
 
 // BenchmarkInstrumentedAdapter: one op is one plugin call of
 // instrumented.wasm's "loop", 10,000 calls of a short instrumented
@@ -221,18 +236,8 @@ func BenchmarkInstrumentedAdapter(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/fnCalls, "ns/fncall")
 	}
 	b.Run("impl=observe", func(b *testing.B) {
-		exp := &discardExporter{}
-		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(2*fnCalls+16)))
-		defer tp.Shutdown(context.Background())
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-		defer mp.Shutdown(context.Background())
-		obs := observe.New(observe.WithTracerProvider(tp), observe.WithMeterProvider(mp), observe.WithMinDuration(0),
-			observe.WithLogger(zerolog.New(io.Discard).Level(zerolog.InfoLevel)),
-			observe.WithLimits(observe.Limits{MaxSpansPerCall: 2 * fnCalls}))
-		p, err := extism.NewPlugin(obs.Context(context.Background()), instrumentedManifest(b), extism.PluginConfig{}, obs.HostFunctions())
-		if err != nil {
-			b.Fatal(err)
-		}
+		p, tp, exp := observedPlugin(b, manifest(b, instrumentedWasm), 2*fnCalls+16,
+			observe.WithMinDuration(0), observe.WithLimits(observe.Limits{MaxSpansPerCall: 2 * fnCalls}))
 		defer p.Close(context.Background())
 		ctx, parent := tp.Tracer("bench").Start(context.Background(), "request")
 		defer parent.End()
@@ -258,18 +263,7 @@ func BenchmarkInstrumentedAdapter(b *testing.B) {
 
 	b.Run("impl=observe-sdk", func(b *testing.B) {
 		ctx := context.Background()
-		client := newDiscardClient()
-		adapter := opentelemetry.NewOTelAdapter(&opentelemetry.OTelConfig{ServiceName: "bench"})
-		adapter.UseCustomClient(client)
-		adapter.Start(ctx)
-		defer adapter.Stop(true)
-		p, err := extism.NewPlugin(ctx, instrumentedManifest(b), extism.PluginConfig{
-			ObserveAdapter: adapter.AdapterBase,
-			ObserveOptions: &observesdk.Options{SpanFilter: &observesdk.SpanFilter{}, ChannelBufferSize: 4 * fnCalls},
-		}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		p, client := adapterPlugin(b, manifest(b, instrumentedWasm), 4*fnCalls)
 		defer p.Close(ctx)
 		var want int64
 		call := func() {
