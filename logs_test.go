@@ -2,6 +2,7 @@ package observe_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -194,5 +195,33 @@ func TestLogLinesCarryTraceFlags(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatalf("no log line in the trace: %v", h.logLines())
+	}
+}
+
+// A PDK log longer than Limits.MaxStringBytes is truncated, said so on the
+// line, and counted; the call goes on.
+func TestExtismPDKLogTruncated(t *testing.T) {
+	extism.SetLogLevel(extism.LogLevelTrace)
+	t.Cleanup(func() { extism.SetLogLevel(extism.LogLevelOff) })
+	h := newHarness(t, observe.WithLimits(observe.Limits{MaxStringBytes: 5}))
+	p := h.plugin("pdklog.wasm", false)
+	p.SetLogger(func(extism.LogLevel, string) {})
+	h.request(func(ctx context.Context) {
+		if _, err := call(t, p, ctx, "run"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	var got []string
+	for _, l := range h.logLines() {
+		if l["source"] == "extism" {
+			got = append(got, fmt.Sprintf("%v %v", l["message"], l["truncated"]))
+		}
+	}
+	if want := []string{"hello true", "caref true"}; !slices.Equal(got, want) {
+		t.Errorf("PDK log lines %q, want %q", got, want)
+	}
+	// The two logs, and the guest's span name "pdk.work".
+	if n := h.dropped()["truncated"]; n != 3 {
+		t.Errorf("observe.dropped{reason=truncated} = %d, want 3", n)
 	}
 }
