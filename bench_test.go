@@ -220,15 +220,33 @@ func listenerFloorPlugin(b *testing.B, file string) *extism.Plugin {
 // noopHostFunctions returns host functions with empty callbacks under the
 // namespaces, names and signatures of the Observe API.
 func noopHostFunctions() []extism.HostFunction {
+	return hostFunctionsDoing(func(context.Context, *extism.CurrentPlugin, []uint64) {})
+}
+
+// hostFunctionsDoing returns host functions that all do fn, under the
+// namespaces, names and signatures of the Observe API.
+func hostFunctionsDoing(fn extism.HostFunctionStackCallback) []extism.HostFunction {
 	var out []extism.HostFunction
 	for _, hf := range observe.New().HostFunctions() {
-		fn := extism.NewHostFunctionWithStack(hf.Name,
-			func(context.Context, *extism.CurrentPlugin, []uint64) {}, hf.Params, hf.Returns)
-		fn.SetNamespace(hf.Namespace)
-		out = append(out, fn)
+		f := extism.NewHostFunctionWithStack(hf.Name, fn, hf.Params, hf.Returns)
+		f.SetNamespace(hf.Namespace)
+		out = append(out, f)
 	}
 	return out
 }
+
+// clockFloorPlugin is floorPlugin whose host functions each read the
+// monotonic clock once, as timing a function call on entry and exit
+// takes: what no observer that times every call can go below.
+func clockFloorPlugin(b *testing.B, file string) *extism.Plugin {
+	epoch := time.Now()
+	return newBenchPlugin(b, context.Background(), file, hostFunctionsDoing(func(context.Context, *extism.CurrentPlugin, []uint64) {
+		clockSink = time.Since(epoch)
+	}))
+}
+
+// clockSink keeps clockFloorPlugin's readings from being optimised away.
+var clockSink time.Duration
 
 type emptyListenerFactory struct{}
 
@@ -647,6 +665,12 @@ func BenchmarkInstrumented(b *testing.B) {
 	const file = "instrumented.wasm"
 	b.Run("impl=unobserved", func(b *testing.B) {
 		benchLoopCalls(b, context.Background(), floorPlugin(b, file), nil)
+	})
+	b.Run("impl=clock-floor", func(b *testing.B) {
+		benchLoopCalls(b, context.Background(), clockFloorPlugin(b, file), nil)
+	})
+	b.Run("impl=noop-provider", func(b *testing.B) {
+		benchLoopCalls(b, context.Background(), observedPlugin(b, noopObserver(), file), nil)
 	})
 	b.Run("impl=min-20us", func(b *testing.B) {
 		observedLoop(b, file, 1, true)

@@ -39,7 +39,6 @@ var (
 	callPool = sync.Pool{New: func() any {
 		c := new(call)
 		c.extismLog = c.logExtism
-		c.clock = c.now
 		c.entry = &callEntry{c: c}
 		return c
 	}}
@@ -99,11 +98,6 @@ type call struct {
 	// while the call runs.
 	extismLog func(extism.LogLevel, string)
 	appLog    func(extism.LogLevel, string)
-
-	// clock is the span stack's clock (now), made once per call value;
-	// base is the wall time of its first reading in the call.
-	clock func() time.Time
-	base  time.Time
 
 	// entry is the call's entry of callSlots, made once per call value;
 	// slot is the slot it is in, when it took one.
@@ -277,7 +271,7 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 		c.recording = c.span.IsRecording()
 	}
 	s := &c.spans
-	s.tracer, s.now, s.drops = c.tracer, c.clock, c
+	s.tracer, s.wall, s.since, s.drops = c.tracer, time.Now, time.Since, c
 	s.minDuration, s.maxDepth, s.maxSpans = o.minDuration, o.limits.MaxSpanDepth, o.limits.MaxSpansPerCall
 	s.reset(c.spanCtx, c.span)
 	if p, ok := key.(*extism.Plugin); ok {
@@ -289,21 +283,6 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 		}
 	}
 	return c
-}
-
-// now is the time, for the spans of the call: the wall time of the call's
-// first reading, advanced by the monotonic clock. time.Now reads both the
-// wall and the monotonic clock; time.Since reads the monotonic one only,
-// and function spans read the clock on every entry and exit of a
-// function, which is most of what a filtered function span costs (a clock
-// reading took 60 to 120 ns on the VMs of BENCHMARKS.md). A step of the
-// wall clock during a call does not move its spans.
-func (c *call) now() time.Time {
-	if c.base.IsZero() {
-		c.base = time.Now()
-		return c.base
-	}
-	return c.base.Add(time.Since(c.base))
 }
 
 // endInit ends the initialisation of the guest's runtime: the call goes on
@@ -482,6 +461,6 @@ func exceptionAttributes(err error) []attribute.KeyValue {
 func (c *call) release() {
 	c.spans.release()
 	clear(c.modules)
-	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, extismLog: c.extismLog, clock: c.clock, entry: c.entry}
+	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, extismLog: c.extismLog, entry: c.entry}
 	callPool.Put(c)
 }

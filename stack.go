@@ -24,8 +24,13 @@ import (
 // Its clock is injected, so that what WithMinDuration keeps, what moves
 // where, and the limits are tested without wasm (stack_test.go).
 type spanStack struct {
-	tracer      trace.Tracer
-	now         func() time.Time
+	tracer trace.Tracer
+	// The clock of the spans the stack times itself (see stamp): wall is
+	// read once per call, for epoch, and since on every reading after it.
+	// time.Now and time.Since, but in tests.
+	wall        func() time.Time
+	since       func(time.Time) time.Duration
+	epoch       time.Time
 	minDuration time.Duration
 	maxDepth    int // Limits.MaxSpanDepth
 	maxSpans    int // Limits.MaxSpansPerCall
@@ -41,6 +46,29 @@ type spanStack struct {
 	// grownTotal is the memory growth of the whole call.
 	grownTotal int64
 }
+
+// stamp is a reading of the stack's clock: the time since its epoch, the
+// call's first reading, on the monotonic clock. Function spans read the
+// clock on every entry and exit, and nearly all of them are dropped for
+// being short: a stamp costs one monotonic reading and no arithmetic on
+// time.Time, which is made only for the spans that are kept (at). A step
+// of the wall clock during a call does not move its spans.
+type stamp int64
+
+// unstamped is no reading: endFrame ends a span at the time it is called.
+const unstamped stamp = -1
+
+// now reads the stack's clock.
+func (s *spanStack) now() stamp {
+	if s.epoch.IsZero() {
+		s.epoch = s.wall()
+		return 0
+	}
+	return stamp(s.since(s.epoch))
+}
+
+// at is the time of t.
+func (s *spanStack) at(t stamp) time.Time { return s.epoch.Add(time.Duration(t)) }
 
 // skips counts the open enters of one kind that were dropped at a limit:
 // once one is, every later one is too until its exit, so that exits pair
@@ -96,8 +124,8 @@ type node struct {
 	name     string
 	function bool
 	fn       uint32 // function index, for function spans
-	start    time.Time
-	end      time.Time
+	start    stamp
+	end      stamp
 	ended    bool
 	status   codes.Code
 	desc     string
@@ -113,7 +141,7 @@ type node struct {
 
 type event struct {
 	name  string
-	at    time.Time
+	at    stamp
 	attrs []attribute.KeyValue
 }
 
@@ -123,6 +151,7 @@ func (s *spanStack) reset(ctx context.Context, span trace.Span) {
 	s.frames = append(s.frames[:0], frame{kind: bottomFrame, ctx: ctx, span: span})
 	s.skip = [3]skips{}
 	s.started, s.grownTotal = 0, 0
+	s.epoch = time.Time{}
 }
 
 // release drops what the stack holds, keeping its buffers unless large.
@@ -253,7 +282,7 @@ func (s *spanStack) exit() {
 	for i := len(s.frames) - 1; i > 0; i-- {
 		if k := s.frames[i].kind; k == manualFrame || k == placeholderFrame {
 			f := s.remove(i)
-			s.endFrame(&f, s.below(i), time.Time{}, codes.Unset, "")
+			s.endFrame(&f, s.below(i), unstamped, codes.Unset, "")
 			return
 		}
 	}
@@ -293,7 +322,7 @@ func (s *spanStack) exitFunction(fn uint32, err error) {
 	if err != nil {
 		code, desc = codes.Error, err.Error()
 	}
-	var now time.Time // shared by the frames ended together, when needed
+	now := unstamped // shared by the frames ended together, when needed
 	if j < len(s.frames)-1 || s.frames[j].node != nil {
 		now = s.now()
 	}
@@ -370,14 +399,14 @@ func (s *spanStack) exitHost(err error) {
 			s.frames[i].addException(err, s.now())
 		}
 		f := s.remove(i)
-		s.endFrame(&f, s.below(i), time.Time{}, code, desc)
+		s.endFrame(&f, s.below(i), unstamped, code, desc)
 		return
 	}
 }
 
 // addException records err as the standard exception event of the frame's
 // span.
-func (f *frame) addException(err error, at time.Time) {
+func (f *frame) addException(err error, at stamp) {
 	if f.node != nil {
 		f.node.events = append(f.node.events, event{name: semconv.ExceptionEventName, at: at, attrs: exceptionAttributes(err)})
 		return
@@ -465,7 +494,7 @@ func (s *spanStack) push(kind frameKind, fn uint32, name string) *frame {
 	return &s.frames[len(s.frames)-1]
 }
 
-func (s *spanStack) newNode(name string, kind frameKind, start time.Time) *node {
+func (s *spanStack) newNode(name string, kind frameKind, start stamp) *node {
 	var n *node
 	if k := len(s.free); k > 0 {
 		n = s.free[k-1]
@@ -487,22 +516,22 @@ func (s *spanStack) freeNode(n *node) {
 }
 
 // endFrame ends a frame taken off the stack; below is the frame that was
-// under it. at is the end time; zero means now.
-func (s *spanStack) endFrame(f *frame, below *frame, at time.Time, code codes.Code, desc string) {
+// under it. at is the end time; unstamped means now.
+func (s *spanStack) endFrame(f *frame, below *frame, at stamp, code codes.Code, desc string) {
 	switch {
 	case !f.isSpan():
 	case f.node == nil:
 		if code != codes.Unset {
 			f.span.SetStatus(code, desc)
 		}
-		if at.IsZero() {
+		if at == unstamped {
 			f.span.End()
 		} else {
-			f.span.End(trace.WithTimestamp(at))
+			f.span.End(trace.WithTimestamp(s.at(at)))
 		}
 	default:
 		n := f.node
-		if at.IsZero() {
+		if at == unstamped {
 			at = s.now()
 		}
 		n.end, n.ended = at, true
@@ -525,7 +554,7 @@ func (s *spanStack) endFrame(f *frame, below *frame, at time.Time, code codes.Co
 // it held moved to dest, the open span it was under: its nearest kept
 // ancestor.
 func (s *spanStack) resolve(n *node, dest *frame) {
-	kept := n.status == codes.Error || n.end.Sub(n.start) >= s.minDuration
+	kept := n.status == codes.Error || time.Duration(n.end-n.start) >= s.minDuration
 	if kept && s.started >= s.maxSpans {
 		kept = false
 		s.drops.report(dropSpanLimit, "observe: guest spans beyond Limits.MaxSpansPerCall in one call dropped")
@@ -550,9 +579,11 @@ func (s *spanStack) resolve(n *node, dest *frame) {
 			d.children = append(d.children, ch)
 		}
 	} else {
-		dest.span.SetAttributes(n.attrs...)
+		if len(n.attrs) > 0 {
+			dest.span.SetAttributes(n.attrs...)
+		}
 		for _, e := range n.events {
-			dest.span.AddEvent(e.name, trace.WithTimestamp(e.at), trace.WithAttributes(e.attrs...))
+			dest.span.AddEvent(e.name, trace.WithTimestamp(s.at(e.at)), trace.WithAttributes(e.attrs...))
 		}
 		if n.grown > 0 {
 			dest.addGrown(n.grown)
@@ -579,13 +610,13 @@ func removeNode(nodes []*node, n *node) []*node {
 // time, replays what it recorded, and emits its children. An ended n is
 // ended; an open one becomes its frame's live span.
 func (s *spanStack) emit(n *node, parentCtx context.Context) {
-	ctx, span := s.tracer.Start(parentCtx, n.name, trace.WithTimestamp(n.start), trace.WithAttributes(n.attrs...))
+	ctx, span := s.tracer.Start(parentCtx, n.name, trace.WithTimestamp(s.at(n.start)), trace.WithAttributes(n.attrs...))
 	if n.function {
 		// Not among attrs: those move to the parent when a span is dropped.
 		span.SetAttributes(conv.CodeFunction.String(n.name), conv.FunctionIndex.Int64(int64(n.fn)))
 	}
 	for _, e := range n.events {
-		span.AddEvent(e.name, trace.WithTimestamp(e.at), trace.WithAttributes(e.attrs...))
+		span.AddEvent(e.name, trace.WithTimestamp(s.at(e.at)), trace.WithAttributes(e.attrs...))
 	}
 	if n.grown > 0 {
 		span.SetAttributes(conv.MemoryGrown.Int64(n.grown))
@@ -606,6 +637,6 @@ func (s *spanStack) emit(n *node, parentCtx context.Context) {
 	if n.status != codes.Unset {
 		span.SetStatus(n.status, n.desc)
 	}
-	span.End(trace.WithTimestamp(n.end))
+	span.End(trace.WithTimestamp(s.at(n.end)))
 	s.freeNode(n)
 }

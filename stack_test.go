@@ -22,7 +22,8 @@ import (
 
 type clock struct{ t time.Time }
 
-func (c *clock) now() time.Time { return c.t }
+func (c *clock) now() time.Time                  { return c.t }
+func (c *clock) since(t time.Time) time.Duration { return c.t.Sub(t) }
 
 // recordedDrops is the stack's dropper in these tests: it counts.
 type recordedDrops map[dropReason]int
@@ -63,7 +64,7 @@ func runStack(t *testing.T, minDuration time.Duration, maxDepth, maxSpans int, s
 	tracer := tp.Tracer("stack_test")
 	ctx, root := tracer.Start(context.Background(), "call")
 	r.root = root
-	r.s = &spanStack{tracer: tracer, now: r.clock.now, minDuration: minDuration,
+	r.s = &spanStack{tracer: tracer, wall: r.clock.now, since: r.clock.since, minDuration: minDuration,
 		maxDepth: maxDepth, maxSpans: maxSpans, drops: r.drops}
 	r.s.reset(ctx, root)
 	for _, st := range steps {
