@@ -35,6 +35,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -598,6 +599,21 @@ func BenchmarkPaired(b *testing.B) {
 				callCase(b, ctx, observedPlugin(b, noopObserver(), g.file), g.fn))
 		})
 	}
+	// Automatic instrumentation: one op is one plugin call of
+	// instrumented.wasm "loop", benchFnCalls instrumented calls.
+	const instrumented = "instrumented.wasm"
+	b.Run("case=instrumented-filtered-vs-unobserved", func(b *testing.B) {
+		tp, _ := benchTracerProvider(b, 1000)
+		paired(b, 1, callCase(b, ctx, floorPlugin(b, instrumented), "loop"),
+			callCase(b, sampledRequest(b, tp), observedPlugin(b, sdkObserver(b, tp), instrumented), "loop"))
+	})
+	b.Run("case=instrumented-clock-floor-vs-unobserved", func(b *testing.B) {
+		paired(b, 1, callCase(b, ctx, floorPlugin(b, instrumented), "loop"),
+			callCase(b, ctx, clockFloorPlugin(b, instrumented), "loop"))
+	})
+	b.Run("case=instrumented-kept-vs-native", func(b *testing.B) {
+		paired(b, 1, functionSpansNative(b), instrumentedKept(b))
+	})
 	// Diagnostics: what the wazero listener mechanism alone costs.
 	b.Run("case=span-floor-listeners-vs-floor", func(b *testing.B) {
 		paired(b, benchChunk, loopFloor(b, "spans"), loopListenerFloor(b, "spans"))
@@ -610,6 +626,54 @@ func BenchmarkPaired(b *testing.B) {
 
 // Automatic instrumentation: one op is one plugin call of a "loop" export
 // making benchFnCalls function calls; ns/fncall is per function call.
+
+// instrumentedKept is one op of instrumented.wasm "loop" with
+// WithMinDuration(0): a span for each of its benchFnCalls function calls,
+// and the call's, until they reach the exporter.
+func instrumentedKept(b *testing.B) benchCase {
+	tp, exp := benchTracerProvider(b, benchFnCalls+1)
+	p := observedPlugin(b, sdkObserver(b, tp, observe.WithMinDuration(0)), "instrumented.wasm")
+	ctx := sampledRequest(b, tp)
+	c := callCase(b, ctx, p, "loop")
+	_ = tp.ForceFlush(ctx)
+	want := exp.spans.Load()
+	run := c.run
+	c.run = func(n int) {
+		run(n)
+		_ = tp.ForceFlush(ctx)
+		want += int64(n) * (benchFnCalls + 1)
+	}
+	c.check = func() { checkExported(b, tp, exp, want, false) }
+	return c
+}
+
+// functionSpansNative is instrumentedKept's work done in Go: benchFnCalls
+// calls of a short function, each in a span with the attributes a guest
+// function span has, until they reach the exporter.
+func functionSpansNative(b *testing.B) benchCase {
+	tp, exp := benchTracerProvider(b, benchFnCalls)
+	ctx := sampledRequest(b, tp)
+	tracer := tp.Tracer("bench")
+	var spans int64
+	return benchCase{
+		run: func(n int) {
+			for range n {
+				for i := range benchFnCalls {
+					_, span := tracer.Start(ctx, "short", trace.WithAttributes(
+						attribute.String("code.function.name", "short"), attribute.Int64("wasm.function.index", 3)))
+					shortFunction(i)
+					span.End()
+				}
+				_ = tp.ForceFlush(ctx)
+			}
+			spans += int64(n) * benchFnCalls
+		},
+		check: func() { checkExported(b, tp, exp, spans, false) },
+	}
+}
+
+//go:noinline
+func shortFunction(i int) int { return i * 3 }
 
 // reportPerFunctionCall adds the time per guest function call.
 func reportPerFunctionCall(b *testing.B) {

@@ -45,6 +45,12 @@ type spanStack struct {
 	started int
 	// grownTotal is the memory growth of the whole call.
 	grownTotal int64
+	// eager turns lazy frames off, for the test that they change nothing
+	// (TestSpanStackLazyIsEager).
+	eager bool
+	// fnAttrs holds the attributes of a function span while they are set
+	// (setFunctionAttributes).
+	fnAttrs [2]attribute.KeyValue
 }
 
 // stamp is a reading of the stack's clock: the time since its epoch, the
@@ -103,8 +109,18 @@ const (
 // bottom, the stack is always some live frames, then some deferred ones. A
 // placeholder pairs a span-enter with its span-exit and is otherwise
 // invisible: what the guest reports inside it goes to the span below.
+//
+// A deferred function span that nothing has happened in yet is lazy: it is
+// its name and start only, with no node, until something is recorded in
+// it, a span opens above it or a span below it ends, or it ends and is
+// kept (materialize). So a lazy frame is always the innermost span, and
+// nothing under it changes while it is lazy: its node, made late, is the
+// one it would have had from the start. Most function spans are short,
+// have no children, and are dropped: this way they cost two clock
+// readings and little else.
 type frame struct {
 	kind frameKind
+	lazy bool
 	fn   uint32 // function index, for function frames
 
 	// Live frames.
@@ -114,9 +130,16 @@ type frame struct {
 
 	// Deferred frames.
 	node *node
+
+	// Lazy frames.
+	name  string
+	start stamp
 }
 
 func (f *frame) isSpan() bool { return f.kind != placeholderFrame }
+
+// isLive reports whether f's span is started.
+func (f *frame) isLive() bool { return f.node == nil && !f.lazy && f.isSpan() }
 
 // node is a span not started yet: everything needed to start it later,
 // with its own timestamps, under whichever parent it ends up with.
@@ -174,16 +197,45 @@ func (s *spanStack) depth() int { return len(s.frames) - 1 }
 // when no guest span is live.
 func (s *spanStack) live() (context.Context, trace.Span) {
 	for i := len(s.frames) - 1; ; i-- {
-		if f := &s.frames[i]; f.node == nil && f.isSpan() {
+		if f := &s.frames[i]; f.isLive() {
 			return f.ctx, f.span
 		}
 	}
 }
 
 // innermost returns the innermost open span's frame, the bottom when no
-// guest span is open.
+// guest span is open, with a node when it is deferred (never lazy): it is
+// where what the guest reports goes.
 func (s *spanStack) innermost() *frame {
-	return s.below(len(s.frames))
+	i := s.top()
+	if f := &s.frames[i]; f.lazy {
+		s.materialize(f, s.below(i))
+	}
+	return &s.frames[i]
+}
+
+// top returns the stack position of the innermost open span, 0 when no
+// guest span is open.
+func (s *spanStack) top() int {
+	i := len(s.frames) - 1
+	for i > 0 && !s.frames[i].isSpan() {
+		i--
+	}
+	return i
+}
+
+// materialize gives the lazy frame f its node, under below, the span frame
+// it is above.
+func (s *spanStack) materialize(f, below *frame) {
+	n := s.newNode(f.name, functionFrame, f.start)
+	n.fn = f.fn
+	if p := below.node; p != nil {
+		n.parent = p
+		p.children = append(p.children, n)
+	} else {
+		n.parentCtx = below.ctx // below is live
+	}
+	f.node, f.lazy, f.name = n, false, ""
 }
 
 // below returns the span frame under stack position i, passing over
@@ -281,6 +333,9 @@ func (s *spanStack) exit() {
 	}
 	for i := len(s.frames) - 1; i > 0; i-- {
 		if k := s.frames[i].kind; k == manualFrame || k == placeholderFrame {
+			if k == manualFrame && s.frames[s.top()].lazy {
+				s.innermost() // it is above the span that ends here: see frame.lazy
+			}
 			f := s.remove(i)
 			s.endFrame(&f, s.below(i), unstamped, codes.Unset, "")
 			return
@@ -305,8 +360,19 @@ func (s *spanStack) exitFunction(fn uint32, err error) {
 		sk.open--
 		return
 	}
+	top := len(s.frames) - 1
+	now := unstamped // shared by the frames ended together, when needed
+	if f := &s.frames[top]; f.lazy && f.fn == fn && err == nil {
+		// Nearly every exit: of the innermost span, which held nothing.
+		now = s.now()
+		if time.Duration(now-f.start) < s.minDuration {
+			*f = frame{}
+			s.frames = s.frames[:top]
+			return
+		}
+	}
 	j := -1
-	for i := len(s.frames) - 1; i > 0; i-- {
+	for i := top; i > 0; i-- {
 		if f := &s.frames[i]; f.kind == functionFrame && f.fn == fn {
 			j = i
 			break
@@ -322,8 +388,7 @@ func (s *spanStack) exitFunction(fn uint32, err error) {
 	if err != nil {
 		code, desc = codes.Error, err.Error()
 	}
-	now := unstamped // shared by the frames ended together, when needed
-	if j < len(s.frames)-1 || s.frames[j].node != nil {
+	if now == unstamped && (j < len(s.frames)-1 || !s.frames[j].isLive()) {
 		now = s.now()
 	}
 	// Manual spans opened in the functions that end here outlive them: they
@@ -364,7 +429,7 @@ func (s *spanStack) exitFunction(fn uint32, err error) {
 func (s *spanStack) openedIn(n *node, j int) bool {
 	for i := j; i < len(s.frames); i++ {
 		f := &s.frames[i]
-		if f.kind != functionFrame {
+		if f.kind != functionFrame || f.lazy { // nothing is opened in a lazy frame
 			continue
 		}
 		if n.parent != nil && n.parent == f.node || n.parent == nil && f.node == nil && n.parentCtx == f.ctx {
@@ -466,12 +531,16 @@ func (s *spanStack) push(kind frameKind, fn uint32, name string) *frame {
 	f := frame{kind: kind, fn: fn}
 	top := s.innermost()
 	switch {
+	case kind == functionFrame && s.minDuration > 0 && !s.eager:
+		f.lazy, f.name, f.start = true, name, s.now()
+		s.frames = append(s.frames, f)
+		return &s.frames[len(s.frames)-1]
 	case top.node != nil:
 		n := s.newNode(name, kind, s.now())
 		n.parent = top.node
 		top.node.children = append(top.node.children, n)
 		f.node = n
-	case kind == functionFrame && s.minDuration > 0,
+	case kind == functionFrame && s.minDuration > 0, // eager
 		kind != functionFrame && top.kind == functionFrame:
 		n := s.newNode(name, kind, s.now())
 		n.parentCtx, _ = s.live()
@@ -487,11 +556,20 @@ func (s *spanStack) push(kind frameKind, fn uint32, name string) *frame {
 		if f.node != nil {
 			f.node.fn = fn // its attribute is set when it is emitted
 		} else {
-			f.span.SetAttributes(conv.CodeFunction.String(name), conv.FunctionIndex.Int64(int64(fn)))
+			s.setFunctionAttributes(f.span, name, fn)
 		}
 	}
 	s.frames = append(s.frames, f)
 	return &s.frames[len(s.frames)-1]
+}
+
+// setFunctionAttributes puts the attributes of the span of function fn,
+// named name, on span. They are passed in a buffer of the stack's: a slice
+// made for each call would be an allocation per kept span, and a Span
+// copies what SetAttributes is given (the SDK's does).
+func (s *spanStack) setFunctionAttributes(span trace.Span, name string, fn uint32) {
+	s.fnAttrs = [2]attribute.KeyValue{conv.CodeFunction.String(name), conv.FunctionIndex.Int64(int64(fn))}
+	span.SetAttributes(s.fnAttrs[:]...)
 }
 
 func (s *spanStack) newNode(name string, kind frameKind, start stamp) *node {
@@ -518,6 +596,15 @@ func (s *spanStack) freeNode(n *node) {
 // endFrame ends a frame taken off the stack; below is the frame that was
 // under it. at is the end time; unstamped means now.
 func (s *spanStack) endFrame(f *frame, below *frame, at stamp, code codes.Code, desc string) {
+	if f.lazy {
+		if at == unstamped {
+			at = s.now()
+		}
+		if code == codes.Unset && time.Duration(at-f.start) < s.minDuration {
+			return // dropped, and it held nothing
+		}
+		s.materialize(f, below)
+	}
 	switch {
 	case !f.isSpan():
 	case f.node == nil:
@@ -613,7 +700,7 @@ func (s *spanStack) emit(n *node, parentCtx context.Context) {
 	ctx, span := s.tracer.Start(parentCtx, n.name, trace.WithTimestamp(s.at(n.start)), trace.WithAttributes(n.attrs...))
 	if n.function {
 		// Not among attrs: those move to the parent when a span is dropped.
-		span.SetAttributes(conv.CodeFunction.String(n.name), conv.FunctionIndex.Int64(int64(n.fn)))
+		s.setFunctionAttributes(span, n.name, n.fn)
 	}
 	for _, e := range n.events {
 		span.AddEvent(e.name, trace.WithTimestamp(s.at(e.at)), trace.WithAttributes(e.attrs...))

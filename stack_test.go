@@ -3,6 +3,9 @@ package observe
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -48,6 +51,7 @@ func fail(fn uint32) step                { return step{op: "fail", fn: fn} }
 func wait(d time.Duration) step          { return step{op: "wait", wait: d} }
 func grow(pages uint32) step             { return step{op: "grow", fn: pages} }
 func tag(k string) step                  { return step{op: "tag", name: k} }
+func placeholder() step                  { return step{op: "placeholder"} }
 
 type stackRun struct {
 	rec   *tracetest.SpanRecorder
@@ -59,13 +63,19 @@ type stackRun struct {
 
 func runStack(t *testing.T, minDuration time.Duration, maxDepth, maxSpans int, steps []step) *stackRun {
 	t.Helper()
+	return runStackMode(t, minDuration, maxDepth, maxSpans, false, steps)
+}
+
+// runStackMode is runStack, with lazy frames turned off when eager.
+func runStackMode(t *testing.T, minDuration time.Duration, maxDepth, maxSpans int, eager bool, steps []step) *stackRun {
+	t.Helper()
 	r := &stackRun{rec: tracetest.NewSpanRecorder(), drops: recordedDrops{}, clock: &clock{t: time.Unix(1700000000, 0)}}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.rec))
 	tracer := tp.Tracer("stack_test")
 	ctx, root := tracer.Start(context.Background(), "call")
 	r.root = root
 	r.s = &spanStack{tracer: tracer, wall: r.clock.now, since: r.clock.since, minDuration: minDuration,
-		maxDepth: maxDepth, maxSpans: maxSpans, drops: r.drops}
+		maxDepth: maxDepth, maxSpans: maxSpans, drops: r.drops, eager: eager}
 	r.s.reset(ctx, root)
 	for _, st := range steps {
 		switch st.op {
@@ -85,6 +95,8 @@ func runStack(t *testing.T, minDuration time.Duration, maxDepth, maxSpans int, s
 			r.s.memoryGrow(st.fn)
 		case "tag":
 			r.s.setAttributes(attribute.Key(st.name).Bool(true))
+		case "placeholder":
+			r.s.enterPlaceholder(false)
 		}
 	}
 	if open := r.s.endAll("left open"); open > 0 {
@@ -128,6 +140,47 @@ func (r *stackRun) tree() []string {
 			path += " [" + strings.Join(keys, " ") + "]"
 		}
 		out = append(out, path)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// detail renders every recorded span whole: its place in the tree, its
+// times from the start of the run, status, attributes and events. The
+// times of spans and events the stack does not time itself, but the SDK
+// (live spans), are of the real clock, years after the test clock's: they
+// show as "sdk".
+func (r *stackRun) detail() []string {
+	epoch := time.Unix(1700000000, 0)
+	at := func(t time.Time) string {
+		if d := t.Sub(epoch); d < time.Hour {
+			return d.String()
+		}
+		return "sdk"
+	}
+	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
+	for _, s := range r.rec.Ended() {
+		byID[s.SpanContext().SpanID()] = s
+	}
+	var out []string
+	for _, s := range r.rec.Ended() {
+		path := s.Name()
+		for p := s.Parent(); p.IsValid(); {
+			ps, ok := byID[p.SpanID()]
+			if !ok {
+				break
+			}
+			path = ps.Name() + " > " + path
+			p = ps.Parent()
+		}
+		line := fmt.Sprintf("%s %s..%s %v %q", path, at(s.StartTime()), at(s.EndTime()), s.Status().Code, s.Status().Description)
+		for _, kv := range s.Attributes() {
+			line += fmt.Sprintf(" %s=%s", kv.Key, kv.Value.Emit())
+		}
+		for _, e := range s.Events() {
+			line += fmt.Sprintf(" event:%s@%s", e.Name, at(e.Time))
+		}
+		out = append(out, line)
 	}
 	sort.Strings(out)
 	return out
@@ -224,6 +277,33 @@ func TestSpanStack(t *testing.T) {
 			steps: []step{fenter(1, "f"), grow(2), fexit(1)},
 			tree:  []string{"call [wasm.memory.grown.bytes]"},
 		},
+		// A short function span holds no node until it must (frame.lazy):
+		// these pin that it behaves as one that has one from the start.
+		{
+			name:  "a kept function span is the child of the manual span it was opened in, even when that ended first",
+			min:   min,
+			steps: []step{enter("m"), fenter(1, "f"), exit(), wait(30 * time.Microsecond), fexit(1)},
+			tree:  []string{"call", "call > m", "call > m > f"},
+		},
+		{
+			name:  "what the guest reports in a placeholder above a short function span goes to its parent",
+			min:   min,
+			steps: []step{enter("a"), fenter(1, "f"), placeholder(), tag("in.p"), exit(), fexit(1), exit()},
+			tree:  []string{"call", "call > a [in.p]"},
+		},
+		{
+			name:  "the same above a long one stays in it",
+			min:   min,
+			steps: []step{enter("a"), fenter(1, "f"), placeholder(), tag("in.p"), exit(), wait(30 * time.Microsecond), fexit(1), exit()},
+			tree:  []string{"call", "call > a", "call > a > f [in.p]"},
+		},
+		{
+			name:  "a short function span left open is ended, with status Error, and kept",
+			min:   min,
+			steps: []step{enter("a"), fenter(1, "f")},
+			tree:  []string{"call", "call > a", "call > a > f"},
+			drops: map[dropReason]int{dropOpenSpan: 2},
+		},
 		{
 			name:  "beyond the depth limit enters and their exits are dropped",
 			depth: 2,
@@ -297,5 +377,47 @@ func TestSpanStackDeferredTimestamps(t *testing.T) {
 	}
 	if f.Status().Code != codes.Unset {
 		t.Errorf("status %v", f.Status())
+	}
+}
+
+// Lazy frames (frame.lazy) are an optimisation only: random programs of
+// guest steps, under limits that bite, record the same spans, times,
+// attributes, events and drops as they do with every deferred function
+// span given its node from the start.
+func TestSpanStackLazyIsEager(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3000 {
+		var steps []step
+		for range 1 + rng.IntN(30) {
+			fn := uint32(1 + rng.IntN(4))
+			switch rng.IntN(11) {
+			case 0, 1:
+				steps = append(steps, fenter(fn, fmt.Sprintf("f%d", fn)))
+			case 2, 3:
+				steps = append(steps, fexit(fn))
+			case 4:
+				steps = append(steps, fail(fn))
+			case 5:
+				steps = append(steps, enter(fmt.Sprintf("m%d", rng.IntN(3))))
+			case 6:
+				steps = append(steps, exit())
+			case 7:
+				steps = append(steps, wait([]time.Duration{time.Microsecond, 15 * time.Microsecond, 30 * time.Microsecond}[rng.IntN(3)]))
+			case 8:
+				steps = append(steps, tag(fmt.Sprintf("t%d", rng.IntN(3))))
+			case 9:
+				steps = append(steps, grow(1))
+			case 10:
+				steps = append(steps, placeholder())
+			}
+		}
+		lazy := runStackMode(t, 20*time.Microsecond, 6, 12, false, steps)
+		eager := runStackMode(t, 20*time.Microsecond, 6, 12, true, steps)
+		if got, want := lazy.detail(), eager.detail(); !slices.Equal(got, want) {
+			t.Fatalf("program %d %v:\nlazy  %q\neager %q", i, steps, got, want)
+		}
+		if !maps.Equal(lazy.drops, eager.drops) {
+			t.Fatalf("program %d %v: drops lazy %v, eager %v", i, steps, lazy.drops, eager.drops)
+		}
 	}
 }
