@@ -36,8 +36,10 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"go.opentelemetry.io/otel/attribute"
+	otellog "go.opentelemetry.io/otel/log"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -116,6 +118,11 @@ func paired(b *testing.B, chunk int, base, c benchCase) {
 	b.ReportMetric(float64(tb.Nanoseconds())/float64(b.N), "base-ns/op")
 	b.ReportMetric(float64(tc.Nanoseconds())/float64(b.N), "case-ns/op")
 	b.ReportMetric(float64(tc)/float64(tb), "case/base")
+}
+
+// both is a case whose op is an op of a and an op of b.
+func both(a, b benchCase) benchCase {
+	return benchCase{run: func(n int) { a.run(n); b.run(n) }}
 }
 
 // benchExporter is a SpanExporter that drops everything, counting spans so
@@ -370,9 +377,9 @@ func loopNoop(b *testing.B, fn string) benchCase {
 }
 
 // loopSDK runs fn with the observer, SDK providers, under a sampled caller.
-func loopSDK(b *testing.B, fn string) benchCase {
+func loopSDK(b *testing.B, fn string, opts ...observe.Option) benchCase {
 	tp, _ := benchTracerProvider(b, benchChunk)
-	c, _ := loopCase(b, sampledRequest(b, tp), observedPlugin(b, sdkObserver(b, tp), loopsWasm), fn, nil)
+	c, _ := loopCase(b, sampledRequest(b, tp), observedPlugin(b, sdkObserver(b, tp, opts...), loopsWasm), fn, nil)
 	return c
 }
 
@@ -408,18 +415,33 @@ func logNative(b *testing.B, level zerolog.Level) benchCase {
 }
 
 // logNativeEquivalent is what a guest log becomes, done in Go: a "log"
-// event on the span, and the zerolog line with the trace_id, span_id,
-// module and function fields.
-func logNativeEquivalent(b *testing.B) benchCase {
+// event on the span, the zerolog line with the trace_id, span_id, module
+// and function fields, and, with lp, an OpenTelemetry log record.
+func logNativeEquivalent(b *testing.B, lp otellog.LoggerProvider) benchCase {
 	logger := benchLogger()
 	tp, _ := benchTracerProvider(b, benchChunk)
-	_, span := tp.Tracer("bench").Start(sampledRequest(b, tp), "logs")
+	ctx, span := tp.Tracer("bench").Start(sampledRequest(b, tp), "logs")
 	b.Cleanup(func() { span.End() })
 	sc := span.SpanContext()
 	tid, sid := sc.TraceID(), sc.SpanID()
+	var otelLogger otellog.Logger
+	if lp != nil {
+		otelLogger = lp.Logger("bench")
+	}
 	return benchCase{run: func(n int) {
 		for range n {
 			msg := string([]byte(benchLogMessage))
+			if otelLogger != nil && otelLogger.Enabled(ctx, otellog.EnabledParameters{Severity: otellog.SeverityInfo}) {
+				var r otellog.Record
+				now := time.Now()
+				r.SetTimestamp(now)
+				r.SetObservedTimestamp(now)
+				r.SetSeverity(otellog.SeverityInfo)
+				r.SetSeverityText("info")
+				r.SetBody(attribute.StringValue(msg))
+				r.AddAttributes(conv.Module.String("main_0"), conv.Function.String("logs"))
+				otelLogger.Emit(ctx, r)
+			}
 			span.AddEvent(conv.EventLog, trace.WithAttributes(
 				conv.LogSeverity.String("info"), conv.LogMessage.String(msg)))
 			logger.Info().Hex("trace_id", tid[:]).Hex("span_id", sid[:]).
@@ -427,6 +449,20 @@ func logNativeEquivalent(b *testing.B) benchCase {
 		}
 	}}
 }
+
+// benchLoggerProvider is an OpenTelemetry SDK LoggerProvider whose batch
+// processor exports to an exporter that drops everything.
+func benchLoggerProvider(b *testing.B) *sdklog.LoggerProvider {
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(discardLogs{})))
+	b.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	return lp
+}
+
+type discardLogs struct{}
+
+func (discardLogs) Export(context.Context, []sdklog.Record) error { return nil }
+func (discardLogs) Shutdown(context.Context) error                { return nil }
+func (discardLogs) ForceFlush(context.Context) error              { return nil }
 
 func logUntraced(b *testing.B) benchCase {
 	obs := observe.New(observe.WithTracerProvider(tracenoop.NewTracerProvider()),
@@ -447,11 +483,20 @@ func logUntraced(b *testing.B) benchCase {
 //     past the SDK's 128 events per span, drops the oldest).
 //   - guest-untraced: the same with the no-op TracerProvider: the zerolog
 //     line only.
+//   - native-equivalent-otel-logs, guest-otel-logs: native-equivalent and
+//     guest with an SDK LoggerProvider (a batch processor, an exporter
+//     that drops everything): an OpenTelemetry log record more per line.
 //   - floor: the guest loop against host functions that do nothing.
 func BenchmarkLog(b *testing.B) {
 	b.Run("impl=native", func(b *testing.B) { logNative(b, zerolog.InfoLevel).bench(b) })
-	b.Run("impl=native-equivalent", func(b *testing.B) { logNativeEquivalent(b).bench(b) })
+	b.Run("impl=native-equivalent", func(b *testing.B) { logNativeEquivalent(b, nil).bench(b) })
 	b.Run("impl=guest", func(b *testing.B) { loopSDK(b, "logs").bench(b) })
+	b.Run("impl=native-equivalent-otel-logs", func(b *testing.B) {
+		logNativeEquivalent(b, benchLoggerProvider(b)).bench(b)
+	})
+	b.Run("impl=guest-otel-logs", func(b *testing.B) {
+		loopSDK(b, "logs", observe.WithLoggerProvider(benchLoggerProvider(b))).bench(b)
+	})
 	b.Run("impl=guest-untraced", func(b *testing.B) { logUntraced(b).bench(b) })
 	b.Run("impl=floor", func(b *testing.B) { loopFloor(b, "logs").bench(b) })
 }
@@ -588,6 +633,17 @@ func BenchmarkPaired(b *testing.B) {
 	})
 	b.Run("case=log-disabled-vs-floor", func(b *testing.B) {
 		paired(b, benchChunk, loopFloor(b, "logs_debug"), loopSDK(b, "logs_debug"))
+	})
+	b.Run("case=log-vs-native-equivalent", func(b *testing.B) {
+		paired(b, benchChunk, logNativeEquivalent(b, benchLoggerProvider(b)),
+			loopSDK(b, "logs", observe.WithLoggerProvider(benchLoggerProvider(b))))
+	})
+	// A metric line is at best a host call and the instrument's call.
+	b.Run("case=counter-vs-floor-plus-native", func(b *testing.B) {
+		paired(b, benchChunk, both(loopFloor(b, "counters"), counterNative(b)), loopSDK(b, "counters"))
+	})
+	b.Run("case=histogram-vs-floor-plus-native", func(b *testing.B) {
+		paired(b, benchChunk, both(loopFloor(b, "histograms"), histogramNative(b)), loopSDK(b, "histograms"))
 	})
 	b.Run("case=counter-noop-vs-floor", func(b *testing.B) {
 		paired(b, benchChunk, loopFloor(b, "counters"), loopNoop(b, "counters"))

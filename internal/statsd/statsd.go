@@ -80,7 +80,7 @@ type Line struct {
 // tolerated.
 func Parse(line string) (Line, error) {
 	line = strings.TrimSuffix(line, "\r")
-	name, rest, found := strings.Cut(line, ":")
+	name, rest, found := cut(line, ':')
 	if !found {
 		return Line{}, ErrNoColon
 	}
@@ -91,16 +91,16 @@ func Parse(line string) (Line, error) {
 	if !ValidName(name) {
 		return Line{}, ErrBadName
 	}
-	value, rest, found := strings.Cut(rest, "|")
+	value, rest, found := cut(rest, '|')
 	if !found {
 		return Line{}, ErrNoType
 	}
 	value = tags.TrimSpacesTabs(value)
-	v, err := strconv.ParseFloat(value, 64)
-	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+	v, ok := parseValue(value)
+	if !ok {
 		return Line{}, ErrBadValue
 	}
-	typ, sections, _ := strings.Cut(rest, "|")
+	typ, sections, _ := cut(rest, '|')
 	var kind Kind
 	switch tags.TrimSpacesTabs(typ) {
 	case "":
@@ -130,7 +130,7 @@ func Parse(line string) (Line, error) {
 	l := Line{Name: name, Value: v, Relative: relative, Kind: kind, Rate: 1}
 	for sections != "" {
 		var sec string
-		sec, sections, _ = strings.Cut(sections, "|")
+		sec, sections, _ = cut(sections, '|')
 		sec = tags.TrimSpacesTabs(sec)
 		if sec == "" {
 			continue
@@ -148,6 +148,41 @@ func Parse(line string) (Line, error) {
 		}
 	}
 	return l, nil
+}
+
+// cut is strings.Cut with a separator of one byte, which goes straight to
+// strings.IndexByte.
+func cut(s string, sep byte) (before, after string, found bool) {
+	if i := strings.IndexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+// parseValue parses a finite statsd value. A decimal integer of at most 15
+// digits, with or without a sign, the value of most lines, is read here
+// (exactly: it is below 2^53); anything else by strconv.ParseFloat.
+func parseValue(s string) (float64, bool) {
+	digits := s
+	if len(digits) > 0 && (digits[0] == '+' || digits[0] == '-') {
+		digits = digits[1:]
+	}
+	if n := len(digits); n > 0 && n <= 15 {
+		var v int64
+		i := 0
+		for ; i < n && '0' <= digits[i] && digits[i] <= '9'; i++ {
+			v = v*10 + int64(digits[i]-'0')
+		}
+		if i == n {
+			f := float64(v)
+			if s[0] == '-' {
+				f = -f
+			}
+			return f, true
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil && !math.IsInf(v, 0) && !math.IsNaN(v)
 }
 
 // Next splits a payload of '\n'-joined lines: it returns the first
@@ -171,17 +206,32 @@ func Next(payload string) (line, rest string, ok bool) {
 // '.', '-', '/'. The OTel SDK reports an error for any other name; checking
 // here lets the guest's line be dropped with a message that says why.
 func ValidName(name string) bool {
-	if len(name) == 0 || len(name) > 255 {
+	if len(name) == 0 || len(name) > 255 || nameBytes[name[0]] != nameLetter {
 		return false
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '/'):
-		default:
+	for i := 1; i < len(name); i++ {
+		if nameBytes[name[i]] == 0 {
 			return false
 		}
 	}
 	return true
 }
+
+// nameBytes classes the bytes of instrument names for ValidName: letters
+// may come first, the others only after.
+var nameBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+			t[c] = nameLetter
+		case '0' <= c && c <= '9', c == '_', c == '.', c == '-', c == '/':
+			t[c] = nameOther
+		}
+	}
+	return t
+}()
+
+const (
+	nameLetter = 1 + iota
+	nameOther
+)

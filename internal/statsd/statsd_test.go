@@ -374,3 +374,22 @@ func BenchmarkParseStatsdLine(b *testing.B) {
 
 // tagSink keeps the compiler from optimizing scans away.
 var tagSink int
+
+// parseValue reads integers itself: it must agree with strconv.ParseFloat,
+// which reads everything else, on every value it accepts or refuses.
+func TestParseValueIsParseFloat(t *testing.T) {
+	values := []string{"0", "1", "-1", "+1", "-0", "+0", "007", "42", "999999999999999", "-999999999999999",
+		"1000000000000000", "9007199254740993", "12.5", "1e3", "-", "+", "", "1-", "--1", "+-1", "0x10", "1_000",
+		"Inf", "NaN", "1e400", " 1", "1 ", "١"}
+	for i := range 2000 {
+		values = append(values, strconv.Itoa(i*7919-5000))
+	}
+	for _, s := range values {
+		got, ok := parseValue(s)
+		want, err := strconv.ParseFloat(s, 64)
+		wantOK := err == nil && !math.IsInf(want, 0) && !math.IsNaN(want)
+		if ok != wantOK || ok && (got != want || math.Signbit(got) != math.Signbit(want)) {
+			t.Errorf("parseValue(%q) = %v, %v; ParseFloat: %v, %v", s, got, ok, want, err)
+		}
+	}
+}
