@@ -18,7 +18,7 @@ root="$(dirname "$here")"
 COUNT="${COUNT:-6}"
 BENCHTIME="${BENCHTIME:-0.4s}"
 OUT="${OUT:-$here/results.txt}"
-ROOT_BENCH='^Benchmark(Span|Log|LogDisabled|Counter|Histogram|Call|Paired|Instrumented|FunctionSpans)$'
+ROOT_BENCH='^Benchmark(Span|Log|LogDisabled|Counter|Histogram|Call|Paired|Instrumented|FunctionSpans|Stack)$'
 
 # shellcheck source=benchstat.sh
 source "$here/benchstat.sh"
@@ -55,12 +55,17 @@ stat "$OUT"
 stat -col '/impl@(native guest)' "$OUT"
 stat -filter '.name:SpanAdapter' -col '/impl@(observe-sdk guest)' "$OUT"
 stat -filter '.name:InstrumentedAdapter' -col '/impl@(observe-sdk observe)' "$OUT"
-stat -filter '.name:Log' -col '/impl@(native guest guest-untraced native-equivalent)' "$OUT"
+stat -filter '.name:Log' -col '/impl@(native native-equivalent guest native-equivalent-otel-logs guest-otel-logs guest-untraced)' "$OUT"
 stat -filter '-.name:SpanAdapter' -col '/impl@(floor floor-listeners sampled-out noop-provider guest)' "$OUT"
 stat -filter '.name:Call' -col '/impl@(unobserved listeners-only observed-noop)' "$OUT"
 stat -filter '.name:(Instrumented OR FunctionSpans)' \
-  -col '/impl@(unobserved min-20us min-0 observer-only all-min-20us all-min-0)' "$OUT"
+  -col '/impl@(unobserved clock-floor noop-provider min-20us min-0 observer-only all-min-20us all-min-0)' "$OUT"
 # The paired runs: each case against its baseline, alternating in one loop.
 stat -filter '.name:Paired' "$OUT"
 echo
-(cd "$here" && go run ./cmd/benchtable "$OUT")
+# The ratio table, with the SDK's own benchmarks when benchmarks/sdk.sh has
+# written them ($SDK_OUT: check that its commit line is this run's).
+SDK_OUT="${SDK_OUT:-$here/sdk-results.txt}"
+sdk=()
+[ -f "$SDK_OUT" ] && sdk=("$SDK_OUT")
+(cd "$here" && go run ./cmd/benchtable "$OUT" "${sdk[@]}")

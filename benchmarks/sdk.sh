@@ -11,8 +11,10 @@
 # compat/): every call sampled, spans batched to an exporter that drops
 # them, metrics to a reader; and with OBSERVE_COMPAT=bench-noop, through an
 # observer with the no-op OpenTelemetry providers of an app that set none
-# up. One test binary runs the three ways (observer=off, noop, on),
-# alternating round by round. Results go to $OUT (default benchmarks/sdk-results.txt).
+# up; and with OBSERVE_COMPAT=bench-floor, without an observer but with as
+# many host functions that do nothing, under the Observe API's names: the
+# floor of what the observer costs at plugin creation. One test binary runs
+# the four ways (observer=off, floor, noop, on), alternating round by round. Results go to $OUT (default benchmarks/sdk-results.txt).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,10 +38,11 @@ trap 'rm -rf "$work"' EXIT
 } > "$OUT"
 for i in $(seq "$COUNT"); do
   echo "round $i/$COUNT" >&2
-  for mode in off noop on; do
+  for mode in off floor noop on; do
     env=""
     [ "$mode" = on ] && env=bench
     [ "$mode" = noop ] && env=bench-noop
+    [ "$mode" = floor ] && env=bench-floor
     # The binary runs in the copy, where the SDK's wasm/ is; each result
     # line gets the mode as a sub-benchmark key for benchstat.
     (cd "$work/go-sdk" && OBSERVE_COMPAT="$env" "$work/sdk.test" -test.run '^$' -test.bench "$BENCH" \

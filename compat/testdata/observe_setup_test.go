@@ -47,6 +47,8 @@ func TestMain(m *testing.M) {
 		benchMain(m, true)
 	case "bench-noop":
 		benchMain(m, false)
+	case "bench-floor":
+		benchFloorMain(m)
 	default:
 		os.Exit(m.Run())
 	}
@@ -122,6 +124,24 @@ func benchMain(m *testing.M, recording bool) {
 	code := m.Run()
 	_ = tp.Shutdown(context.Background())
 	os.Exit(code)
+}
+
+// benchFloorMain runs the SDK's benchmarks without an Observer, with host
+// functions that do nothing under the Observe API's names and signatures:
+// what any app giving its plugins as many host functions pays (Extism
+// builds a host module of them for every plugin it creates), the floor of
+// the observer's cost at plugin creation.
+func benchFloorMain(m *testing.M) {
+	var floor []extism.HostFunction
+	for _, hf := range observe.New().HostFunctions() {
+		f := extism.NewHostFunctionWithStack(hf.Name, func(context.Context, *extism.CurrentPlugin, []uint64) {}, hf.Params, hf.Returns)
+		f.SetNamespace(hf.Namespace)
+		floor = append(floor, f)
+	}
+	extism.ObserveHook = func(ctx context.Context, _ extism.PluginConfig, funcs []extism.HostFunction) (context.Context, []extism.HostFunction) {
+		return ctx, append(floor[:len(floor):len(floor)], funcs...)
+	}
+	os.Exit(m.Run())
 }
 
 // discard is a span exporter that drops what it is given.
