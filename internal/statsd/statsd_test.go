@@ -2,6 +2,7 @@ package statsd
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -269,6 +270,11 @@ func FuzzParseStatsdLine(f *testing.F) {
 		f.Add(tt.in)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
+		if fast, ok := parseSimple(line); ok {
+			if general, err := parse(line); err != nil || fast != general {
+				t.Fatalf("parseSimple(%q) = %+v; parse: %+v, %v", line, fast, general, err)
+			}
+		}
 		l, err := Parse(line)
 		if err != nil {
 			if !slices.Contains(statsdErrors, err) {
@@ -390,6 +396,35 @@ func TestParseValueIsParseFloat(t *testing.T) {
 		wantOK := err == nil && !math.IsInf(want, 0) && !math.IsNaN(want)
 		if ok != wantOK || ok && (got != want || math.Signbit(got) != math.Signbit(want)) {
 			t.Errorf("parseValue(%q) = %v, %v; ParseFloat: %v, %v", s, got, ok, want, err)
+		}
+	}
+}
+
+// The one-pass reader takes the common form and leaves the rest to parse.
+func TestParseSimpleTakesTheCommonForm(t *testing.T) {
+	for _, line := range []string{"hits:1|c", "http.server/duration_ms-p:1234|ms", "queue:0|g", "h:999999999999999|h", "d:7|d", "s:3|s",
+		"bench.latency:12.5|h", "t:0.001|ms", "t:.5|ms", "t:5.|ms", "t:99999999.9999999|ms"} {
+		if _, ok := parseSimple(line); !ok {
+			t.Errorf("parseSimple(%q) refused it", line)
+		}
+	}
+	for _, line := range []string{"q:-1|g", "q:+1|g", "hits: 1|c", "hits:1|c|@0.5", "hits:1|c\r", "hits:1|c ",
+		"hits:1|x", "hits:|c", "1hits:1|c", "hits:1234567890123456|c", "hits:1", "", "t:.|ms", "t:1.2.3|ms", "t:1e3|ms",
+		"t:0.0000000000000001|ms"} {
+		if l, ok := parseSimple(line); ok {
+			t.Errorf("parseSimple(%q) = %+v: want it left to parse", line, l)
+		}
+	}
+	// Its decimals are ParseFloat's, to the bit.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		digits := strconv.FormatUint(rng.Uint64N(1_000_000_000_000_000), 10)
+		at := rng.IntN(len(digits) + 1)
+		line := "v:" + digits[:at] + "." + digits[at:] + "|h"
+		fast, ok := parseSimple(line)
+		want, err := strconv.ParseFloat(digits[:at]+"."+digits[at:], 64)
+		if !ok || err != nil || fast.Value != want {
+			t.Fatalf("parseSimple(%q) = %v, %v; ParseFloat: %v, %v", line, fast.Value, ok, want, err)
 		}
 	}
 }
