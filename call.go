@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/extism-observe/observe/internal/conv"
 )
@@ -57,8 +58,10 @@ type call struct {
 	// span is the span guest data hangs on when no guest span is open: the
 	// call span, or with WithUntrustedGuests the root of the guest's own
 	// trace. spanCtx holds it.
-	span     trace.Span
-	spanCtx  context.Context
+	span    trace.Span
+	spanCtx context.Context
+	// quiet is the call span when the tracer is OpenTelemetry's no-op one.
+	quiet    quietSpan
 	isolated bool // span is the guest's own root, not callSpan
 	tracer   trace.Tracer
 	function string
@@ -227,6 +230,16 @@ func pluginOf(cp *extism.CurrentPlugin) *extism.Plugin {
 	return *(**extism.Plugin)(unsafe.Pointer(cp))
 }
 
+// quietSpan is a span that records nothing, with a span context: the no-op
+// tracer's span for a call (startCall), held in the call so that making it
+// costs no allocation.
+type quietSpan struct {
+	tracenoop.Span
+	sc trace.SpanContext
+}
+
+func (s *quietSpan) SpanContext() trace.SpanContext { return s.sc }
+
 // callSpanOptions are the call span's start options, made once: a slice
 // built per call for the variadic argument would be an allocation.
 var callSpanOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
@@ -244,7 +257,15 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 	c.plugin = info.pluginName(mod)
 	parent := trace.SpanFromContext(ctx)
 	c.tracer = o.tracer(parent)
-	c.spanCtx, c.callSpan = c.tracer.Start(ctx, function, callSpanOptions...)
+	if _, off := c.tracer.(tracenoop.Tracer); off {
+		// What the no-op tracer's Start returns, a non-recording span with
+		// the caller's span context in the caller's ctx for everything
+		// downstream, without the ctx it makes for it (an allocation).
+		c.quiet.sc = parent.SpanContext()
+		c.spanCtx, c.callSpan = ctx, &c.quiet
+	} else {
+		c.spanCtx, c.callSpan = c.tracer.Start(ctx, function, callSpanOptions...)
+	}
 	c.callCtx, c.span = c.spanCtx, c.callSpan
 	c.recording = c.callSpan.IsRecording()
 	if c.recording {

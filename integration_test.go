@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/extism-observe/observe"
 )
@@ -403,6 +404,40 @@ func TestUnsampledCallerRecordsNothing(t *testing.T) {
 	lines := h.logLines()
 	if len(lines) != 5 || lines[0]["trace_id"] != sc.TraceID().String() {
 		t.Errorf("logs %v", lines)
+	}
+}
+
+// With OpenTelemetry's no-op TracerProvider the call starts no span (the
+// observer skips the no-op tracer's Start and the ctx it allocates), and
+// what flows downstream is what that Start gives: the caller's span
+// context, so logs and exemplars still point at the caller's trace, and
+// the caller's own span is left as it was.
+func TestNoopTracerProvider(t *testing.T) {
+	h := newHarness(t, observe.WithTracerProvider(tracenoop.NewTracerProvider()))
+	p := h.plugin("cguest.wasm", false)
+	caller := h.request(func(ctx context.Context) {
+		if _, err := call(t, p, ctx, "run"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ended := h.rec.Ended()
+	if len(ended) != 1 || ended[0].Name() != "request" {
+		t.Fatalf("spans %v, want the caller's only", tree(ended))
+	}
+	if s := ended[0]; len(s.Attributes()) != 0 || len(s.Events()) != 0 || s.Status().Code != codes.Unset {
+		t.Errorf("the caller's span was written to: %v %v %v", s.Attributes(), s.Events(), s.Status())
+	}
+	lines := h.logLines()
+	if len(lines) != 5 {
+		t.Fatalf("logs %v", lines)
+	}
+	for _, l := range lines {
+		if l["trace_id"] != caller.TraceID().String() || l["span_id"] != caller.SpanID().String() {
+			t.Errorf("log %v: want the caller's trace_id and span_id", l)
+		}
+	}
+	if len(h.metrics()) == 0 {
+		t.Error("no metrics: the MeterProvider is not the no-op one")
 	}
 }
 
