@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -96,7 +97,15 @@ func (f hostFunc) params() []api.ValueType {
 // The functions do their work only in plugins created with the ctx from
 // [Observer.Context]; elsewhere they log, once a minute, how to fix the
 // set-up.
+//
+// Each call returns a new slice; the functions in it are made once per
+// Observer, since apps ask for them at every plugin they create.
 func (o *Observer) HostFunctions() []extism.HostFunction {
+	return slices.Clone(o.hostFns)
+}
+
+// makeHostFunctions makes the Observe API host functions of o.
+func (o *Observer) makeHostFunctions() []extism.HostFunction {
 	fns := make([]extism.HostFunction, 0, len(hostFuncs))
 	for _, f := range hostFuncs {
 		fn := extism.NewHostFunctionWithStack(f.name, func(ctx context.Context, cp *extism.CurrentPlugin, stack []uint64) {

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
 	zlog "github.com/rs/zerolog/log"
 	"go.opentelemetry.io/otel"
@@ -34,6 +35,7 @@ const Version = "0.1.0"
 // among the host functions of the plugin, and its [Observer.Context] as the
 // ctx the plugin is created with.
 type Observer struct {
+	hostFns           []extism.HostFunction // HostFunctions hands out copies
 	limits            Limits
 	logger            zerolog.Logger
 	minDuration       time.Duration
@@ -121,6 +123,7 @@ func New(opts ...Option) *Observer {
 		o.initCallMetrics()
 	}
 	o.reports.init(o.logger)
+	o.hostFns = o.makeHostFunctions()
 	return o
 }
 

@@ -36,7 +36,8 @@ func Array(def api.FunctionDefinition) (base unsafe.Pointer, elem reflect.Type, 
 			t.PkgPath() != "github.com/tetratelabs/wazero/internal/wasm" {
 			return nil, nil, false
 		}
-		defLayout.Store(&t)
+		stored := t // a variable of its own: storing &t would move t to the heap on every call
+		defLayout.Store(&stored)
 		elem = t
 	}
 	return unsafe.Add(v.UnsafePointer(), -int(uintptr(def.Index())*elem.Size())), elem, true
