@@ -686,6 +686,10 @@ func BenchmarkPaired(b *testing.B) {
 		paired(b, 10, callCase(b, ctx, floorPlugin(b, loopsWasm), "request"),
 			callCase(b, ctx, listenerFloorPlugin(b, loopsWasm), "request"))
 	})
+	b.Run("case=call-request-noop-vs-listeners", func(b *testing.B) {
+		paired(b, 10, callCase(b, ctx, listenerFloorPlugin(b, loopsWasm), "request"),
+			callCase(b, ctx, observedPlugin(b, noopObserver(), loopsWasm), "request"))
+	})
 }
 
 // Automatic instrumentation: one op is one plugin call of a "loop" export
