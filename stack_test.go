@@ -110,21 +110,10 @@ func runStackMode(t *testing.T, minDuration time.Duration, maxDepth, maxSpans in
 // leaving out the attributes every function span has: wasm.function.index,
 // and code.function.name when it is the span's name.
 func (r *stackRun) tree() []string {
-	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
-	for _, s := range r.rec.Ended() {
-		byID[s.SpanContext().SpanID()] = s
-	}
+	spans, byID := r.ended()
 	var out []string
-	for _, s := range r.rec.Ended() {
-		path := s.Name()
-		for p := s.Parent(); p.IsValid(); {
-			ps, ok := byID[p.SpanID()]
-			if !ok {
-				break
-			}
-			path = ps.Name() + " > " + path
-			p = ps.Parent()
-		}
+	for _, s := range spans {
+		path := path(s, byID)
 		var keys []string
 		for _, kv := range s.Attributes() {
 			switch {
@@ -145,6 +134,30 @@ func (r *stackRun) tree() []string {
 	return out
 }
 
+// ended returns the recorded spans, and the same by span ID.
+func (r *stackRun) ended() ([]sdktrace.ReadOnlySpan, map[trace.SpanID]sdktrace.ReadOnlySpan) {
+	spans := r.rec.Ended()
+	byID := make(map[trace.SpanID]sdktrace.ReadOnlySpan, len(spans))
+	for _, s := range spans {
+		byID[s.SpanContext().SpanID()] = s
+	}
+	return spans, byID
+}
+
+// path is span's place in the tree: "parent > child".
+func path(span sdktrace.ReadOnlySpan, byID map[trace.SpanID]sdktrace.ReadOnlySpan) string {
+	path := span.Name()
+	for p := span.Parent(); p.IsValid(); {
+		ps, ok := byID[p.SpanID()]
+		if !ok {
+			break
+		}
+		path = ps.Name() + " > " + path
+		p = ps.Parent()
+	}
+	return path
+}
+
 // detail renders every recorded span whole: its place in the tree, its
 // times from the start of the run, status, attributes and events. The
 // times of spans and events the stack does not time itself, but the SDK
@@ -158,22 +171,10 @@ func (r *stackRun) detail() []string {
 		}
 		return "sdk"
 	}
-	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
-	for _, s := range r.rec.Ended() {
-		byID[s.SpanContext().SpanID()] = s
-	}
+	spans, byID := r.ended()
 	var out []string
-	for _, s := range r.rec.Ended() {
-		path := s.Name()
-		for p := s.Parent(); p.IsValid(); {
-			ps, ok := byID[p.SpanID()]
-			if !ok {
-				break
-			}
-			path = ps.Name() + " > " + path
-			p = ps.Parent()
-		}
-		line := fmt.Sprintf("%s %s..%s %v %q", path, at(s.StartTime()), at(s.EndTime()), s.Status().Code, s.Status().Description)
+	for _, s := range spans {
+		line := fmt.Sprintf("%s %s..%s %v %q", path(s, byID), at(s.StartTime()), at(s.EndTime()), s.Status().Code, s.Status().Description)
 		for _, kv := range s.Attributes() {
 			line += fmt.Sprintf(" %s=%s", kv.Key, kv.Value.Emit())
 		}

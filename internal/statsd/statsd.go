@@ -129,21 +129,8 @@ func parseSimple(line string) (Line, bool) {
 	if digits == 0 || digits > 15 || i >= n || line[i] != '|' {
 		return Line{}, false
 	}
-	var kind Kind
-	switch line[i+1:] {
-	case "c":
-		kind = Counter
-	case "g":
-		kind = Gauge
-	case "ms":
-		kind = Timer
-	case "h":
-		kind = Histogram
-	case "d":
-		kind = Distribution
-	case "s":
-		kind = Set
-	default:
+	kind := kindOf(line[i+1:])
+	if kind == 0 {
 		return Line{}, false
 	}
 	value := float64(v)
@@ -179,23 +166,12 @@ func parse(line string) (Line, error) {
 		return Line{}, ErrBadValue
 	}
 	typ, sections, _ := cut(rest, '|')
-	var kind Kind
-	switch tags.TrimSpacesTabs(typ) {
-	case "":
+	typ = tags.TrimSpacesTabs(typ)
+	if typ == "" {
 		return Line{}, ErrNoType
-	case "c":
-		kind = Counter
-	case "g":
-		kind = Gauge
-	case "ms":
-		kind = Timer
-	case "h":
-		kind = Histogram
-	case "d":
-		kind = Distribution
-	case "s":
-		kind = Set
-	default:
+	}
+	kind := kindOf(typ)
+	if kind == 0 {
 		return Line{}, ErrUnknownType
 	}
 	// statsd reads a signed gauge as a change, not a new value: a gauge
@@ -226,6 +202,25 @@ func parse(line string) (Line, error) {
 		}
 	}
 	return l, nil
+}
+
+// kindOf returns the kind of a statsd type field, 0 when there is none.
+func kindOf(typ string) Kind {
+	switch typ {
+	case "c":
+		return Counter
+	case "g":
+		return Gauge
+	case "ms":
+		return Timer
+	case "h":
+		return Histogram
+	case "d":
+		return Distribution
+	case "s":
+		return Set
+	}
+	return 0
 }
 
 // cut is strings.Cut with a separator of one byte, which goes straight to
