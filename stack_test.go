@@ -113,7 +113,7 @@ func (r *stackRun) tree() []string {
 	spans, byID := r.ended()
 	var out []string
 	for _, s := range spans {
-		path := path(s, byID)
+		path := spanPath(s, byID)
 		var keys []string
 		for _, kv := range s.Attributes() {
 			switch {
@@ -144,8 +144,8 @@ func (r *stackRun) ended() ([]sdktrace.ReadOnlySpan, map[trace.SpanID]sdktrace.R
 	return spans, byID
 }
 
-// path is span's place in the tree: "parent > child".
-func path(span sdktrace.ReadOnlySpan, byID map[trace.SpanID]sdktrace.ReadOnlySpan) string {
+// spanPath is span's place in the tree: "parent > child".
+func spanPath(span sdktrace.ReadOnlySpan, byID map[trace.SpanID]sdktrace.ReadOnlySpan) string {
 	path := span.Name()
 	for p := span.Parent(); p.IsValid(); {
 		ps, ok := byID[p.SpanID()]
@@ -174,7 +174,7 @@ func (r *stackRun) detail() []string {
 	spans, byID := r.ended()
 	var out []string
 	for _, s := range spans {
-		line := fmt.Sprintf("%s %s..%s %v %q", path(s, byID), at(s.StartTime()), at(s.EndTime()), s.Status().Code, s.Status().Description)
+		line := fmt.Sprintf("%s %s..%s %v %q", spanPath(s, byID), at(s.StartTime()), at(s.EndTime()), s.Status().Code, s.Status().Description)
 		for _, kv := range s.Attributes() {
 			line += fmt.Sprintf(" %s=%s", kv.Key, kv.Value.Emit())
 		}
