@@ -224,6 +224,16 @@ func (s *spanStack) top() int {
 	return i
 }
 
+// settle is called before the span frame at stack position i ends while
+// spans above it stay open: a lazy innermost frame above it gets its node
+// now, while what is under it is as it was when it opened (see
+// frame.lazy).
+func (s *spanStack) settle(i int) {
+	if t := s.top(); t > i && s.frames[t].lazy {
+		s.materialize(&s.frames[t], s.below(t))
+	}
+}
+
 // materialize gives the lazy frame f its node, under below, the span frame
 // it is above.
 func (s *spanStack) materialize(f, below *frame) {
@@ -333,8 +343,8 @@ func (s *spanStack) exit() {
 	}
 	for i := len(s.frames) - 1; i > 0; i-- {
 		if k := s.frames[i].kind; k == manualFrame || k == placeholderFrame {
-			if k == manualFrame && s.frames[s.top()].lazy {
-				s.innermost() // it is above the span that ends here: see frame.lazy
+			if k == manualFrame {
+				s.settle(i)
 			}
 			f := s.remove(i)
 			s.endFrame(&f, s.below(i), unstamped, codes.Unset, "")
@@ -463,6 +473,7 @@ func (s *spanStack) exitHost(err error) {
 			code, desc = codes.Error, firstLine(err.Error())
 			s.frames[i].addException(err, s.now())
 		}
+		s.settle(i)
 		f := s.remove(i)
 		s.endFrame(&f, s.below(i), unstamped, code, desc)
 		return

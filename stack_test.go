@@ -52,6 +52,8 @@ func wait(d time.Duration) step          { return step{op: "wait", wait: d} }
 func grow(pages uint32) step             { return step{op: "grow", fn: pages} }
 func tag(k string) step                  { return step{op: "tag", name: k} }
 func placeholder() step                  { return step{op: "placeholder"} }
+func henter(name string) step            { return step{op: "henter", name: name} }
+func hexit() step                        { return step{op: "hexit"} }
 
 type stackRun struct {
 	rec   *tracetest.SpanRecorder
@@ -97,6 +99,10 @@ func runStackMode(t *testing.T, minDuration time.Duration, maxDepth, maxSpans in
 			r.s.setAttributes(attribute.Key(st.name).Bool(true))
 		case "placeholder":
 			r.s.enterPlaceholder(false)
+		case "henter":
+			r.s.enterHost(st.name, "env")
+		case "hexit":
+			r.s.exitHost(nil)
 		}
 	}
 	if open := r.s.endAll("left open"); open > 0 {
@@ -391,7 +397,7 @@ func TestSpanStackLazyIsEager(t *testing.T) {
 		var steps []step
 		for range 1 + rng.IntN(30) {
 			fn := uint32(1 + rng.IntN(4))
-			switch rng.IntN(11) {
+			switch rng.IntN(13) {
 			case 0, 1:
 				steps = append(steps, fenter(fn, fmt.Sprintf("f%d", fn)))
 			case 2, 3:
@@ -410,6 +416,10 @@ func TestSpanStackLazyIsEager(t *testing.T) {
 				steps = append(steps, grow(1))
 			case 10:
 				steps = append(steps, placeholder())
+			case 11:
+				steps = append(steps, henter(fmt.Sprintf("h%d", rng.IntN(2))))
+			case 12:
+				steps = append(steps, hexit())
 			}
 		}
 		lazy := runStackMode(t, 20*time.Microsecond, 6, 12, false, steps)
