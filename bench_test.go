@@ -250,6 +250,80 @@ func hostFunctionsDoing(fn extism.HostFunctionStackCallback) []extism.HostFuncti
 	return out
 }
 
+// inHostPlugin is floorPlugin whose Observe API host functions named in
+// work (by "namespace name") do that work, natively, instead of nothing:
+// the same work the observer does for a guest call, without reading,
+// parsing or looking anything up, and timed the way the guest's is (a
+// host call between two stretches of wasm).
+func inHostPlugin(b *testing.B, file string, work map[string]extism.HostFunctionStackCallback) *extism.Plugin {
+	var fns []extism.HostFunction
+	for _, hf := range noopHostFunctions() {
+		if w := work[hf.Namespace+" "+hf.Name]; w != nil {
+			ns := hf.Namespace
+			hf = extism.NewHostFunctionWithStack(hf.Name, w, hf.Params, hf.Returns)
+			hf.SetNamespace(ns)
+		}
+		fns = append(fns, hf)
+	}
+	return newBenchPlugin(b, context.Background(), file, fns)
+}
+
+// spanInHost is the guest span loop whose span-enter and span-exit start
+// and end a native span in the host: a native span and two host calls,
+// interleaved as the guest's are.
+func spanInHost(b *testing.B) benchCase {
+	tp, exp := benchTracerProvider(b, benchChunk)
+	ctx := sampledRequest(b, tp)
+	tracer := tp.Tracer("bench")
+	var open []trace.Span
+	p := inHostPlugin(b, loopsWasm, map[string]extism.HostFunctionStackCallback{
+		"dylibso:observe/api span-enter": func(context.Context, *extism.CurrentPlugin, []uint64) {
+			_, span := tracer.Start(ctx, "s")
+			open = append(open, span)
+		},
+		"dylibso:observe/api span-exit": func(context.Context, *extism.CurrentPlugin, []uint64) {
+			open[len(open)-1].End()
+			open = open[:len(open)-1]
+		},
+	})
+	var spans int64
+	c, _ := loopCase(b, context.Background(), p, "spans", func() { _ = tp.ForceFlush(ctx) })
+	spans = exp.spans.Load()
+	run := c.run
+	c.run = func(n int) { run(n); spans += int64(n) }
+	c.check = func() { checkExported(b, tp, exp, spans, false) }
+	return c
+}
+
+// metricInHost is the guest loop fn whose metric host function makes the
+// instrument call record does, natively: a host call and the instrument
+// call, interleaved as the guest's are.
+func metricInHost(b *testing.B, fn string, record func(context.Context)) benchCase {
+	tp, _ := benchTracerProvider(b, benchChunk)
+	ctx := sampledRequest(b, tp)
+	p := inHostPlugin(b, loopsWasm, map[string]extism.HostFunctionStackCallback{
+		"dylibso:observe/api metric": func(context.Context, *extism.CurrentPlugin, []uint64) { record(ctx) },
+	})
+	c, _ := loopCase(b, context.Background(), p, fn, nil)
+	return c
+}
+
+func counterInHost(b *testing.B) benchCase {
+	counter, err := benchMeterProvider(b).Meter("bench").Float64Counter("bench.requests")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return metricInHost(b, "counters", func(ctx context.Context) { counter.Add(ctx, 1) })
+}
+
+func histogramInHost(b *testing.B) benchCase {
+	hist, err := benchMeterProvider(b).Meter("bench").Float64Histogram("bench.latency")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return metricInHost(b, "histograms", func(ctx context.Context) { hist.Record(ctx, 12.5) })
+}
+
 // clockFloorPlugin is floorPlugin whose host functions each read the
 // monotonic clock once, as timing a function call on entry and exit
 // takes: what no observer that times every call can go below.
@@ -633,6 +707,13 @@ func BenchmarkPaired(b *testing.B) {
 	b.Run("case=span-guest-vs-native-plus-floor", func(b *testing.B) {
 		paired(b, benchChunk, both(spanNative(b), loopFloor(b, "spans")), spanGuest(b))
 	})
+	// The same, the native span made in the host functions the guest calls.
+	b.Run("case=span-guest-vs-native-in-host", func(b *testing.B) {
+		paired(b, benchChunk, spanInHost(b), spanGuest(b))
+	})
+	b.Run("case=span-native-in-host-vs-native", func(b *testing.B) {
+		paired(b, benchChunk, spanNative(b), spanInHost(b))
+	})
 	b.Run("case=span-sampled-out-vs-floor", func(b *testing.B) {
 		paired(b, benchChunk, loopFloor(b, "spans"), spanSampledOut(b))
 	})
@@ -652,6 +733,13 @@ func BenchmarkPaired(b *testing.B) {
 	})
 	b.Run("case=histogram-vs-floor-plus-native", func(b *testing.B) {
 		paired(b, benchChunk, both(loopFloor(b, "histograms"), histogramNative(b)), loopSDK(b, "histograms"))
+	})
+	// The same, the instrument called in the host function the guest calls.
+	b.Run("case=counter-vs-native-in-host", func(b *testing.B) {
+		paired(b, benchChunk, counterInHost(b), loopSDK(b, "counters"))
+	})
+	b.Run("case=histogram-vs-native-in-host", func(b *testing.B) {
+		paired(b, benchChunk, histogramInHost(b), loopSDK(b, "histograms"))
 	})
 	b.Run("case=counter-noop-vs-floor", func(b *testing.B) {
 		paired(b, benchChunk, loopFloor(b, "counters"), loopNoop(b, "counters"))
