@@ -82,7 +82,6 @@ type instrument struct {
 // maxTagSets bounds the tag strings an instrument remembers.
 const maxTagSets = 1000
 
-// noTags is the tag set of a line without tags.
 // noTags is the tag set of a line without tags: no option at all, which
 // the SDK's Add and Record handle fastest.
 var noTags = &tagSet{set: *attribute.EmptySet()}
