@@ -627,11 +627,14 @@ func histogramNative(b *testing.B) benchCase {
 // (guest) or one counter.Add (native).
 //
 //   - noop-provider: the guest loop with the no-op providers and logger.
+//   - in-host: the guest loop whose metric host function makes the
+//     counter.Add itself: a host call and the instrument call.
 //   - floor: the guest loop against host functions that do nothing.
 func BenchmarkCounter(b *testing.B) {
 	b.Run("impl=native", func(b *testing.B) { counterNative(b).bench(b) })
 	b.Run("impl=guest", func(b *testing.B) { loopSDK(b, "counters").bench(b) })
 	b.Run("impl=noop-provider", func(b *testing.B) { loopNoop(b, "counters").bench(b) })
+	b.Run("impl=in-host", func(b *testing.B) { counterInHost(b).bench(b) })
 	b.Run("impl=floor", func(b *testing.B) { loopFloor(b, "counters").bench(b) })
 }
 
