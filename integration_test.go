@@ -441,6 +441,35 @@ func TestNoopTracerProvider(t *testing.T) {
 	}
 }
 
+// With the no-op TracerProvider, SpanFromContext in a host function is a
+// non-recording span with the caller's span context, which stays so after
+// the call, when the next call reuses the call's state.
+func TestNoopTracerProviderSpanFromContext(t *testing.T) {
+	h := newHarness(t, observe.WithTracerProvider(tracenoop.NewTracerProvider()))
+	var seen []trace.Span
+	appWork := extism.NewHostFunctionWithStack("app_work", func(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
+		seen = append(seen, observe.SpanFromContext(ctx))
+	}, nil, nil)
+	p := h.plugin("hostcall.wasm", false, appWork)
+	var callers []trace.SpanContext
+	for range 2 {
+		callers = append(callers, h.request(func(ctx context.Context) {
+			if _, err := call(t, p, ctx, "run"); err != nil {
+				t.Fatal(err)
+			}
+		}))
+	}
+	if len(seen) != 4 {
+		t.Fatalf("app_work ran %d times, want 4", len(seen))
+	}
+	for i, span := range seen {
+		if span.IsRecording() || !span.SpanContext().Equal(callers[i/2]) {
+			t.Errorf("call %d: SpanFromContext is %v (recording %v), want the caller's %v",
+				i/2, span.SpanContext(), span.IsRecording(), callers[i/2])
+		}
+	}
+}
+
 func TestAppHostFunctionSeesGuestSpan(t *testing.T) {
 	h := newHarness(t)
 	var seen []string
