@@ -232,30 +232,22 @@ const instrumentedWasm = "../testdata/instrumented.wasm"
 //     otlptrace.Client, waiting after each call until its function spans
 //     are uploaded.
 func BenchmarkInstrumentedAdapter(b *testing.B) {
-	perFnCall := func(b *testing.B) {
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/fnCalls, "ns/fncall")
-	}
 	b.Run("impl=observe", func(b *testing.B) {
 		p, tp, exp := observedPlugin(b, manifest(b, instrumentedWasm), 2*fnCalls+16,
 			observe.WithMinDuration(0), observe.WithLimits(observe.Limits{MaxSpansPerCall: 2 * fnCalls}))
 		defer p.Close(context.Background())
 		ctx, parent := tp.Tracer("bench").Start(context.Background(), "request")
 		defer parent.End()
-		call := func() {
+		before := int64(-1) // the spans exported after the untimed first call
+		timeLoopCalls(b, func() {
 			if rc, _, err := p.CallWithContext(ctx, "loop", nil); rc != 0 || err != nil {
 				b.Fatalf("loop: rc=%d err=%v", rc, err)
 			}
 			_ = tp.ForceFlush(ctx)
-		}
-		call() // untimed: the guest's first call
-		before := exp.spans.Load()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			call()
-		}
-		b.StopTimer()
-		perFnCall(b)
+			if before < 0 {
+				before = exp.spans.Load()
+			}
+		})
 		if got := exp.spans.Load() - before; got < int64(b.N)*fnCalls {
 			b.Fatalf("exporter got %d spans, want at least %d", got, int64(b.N)*fnCalls)
 		}
@@ -266,20 +258,26 @@ func BenchmarkInstrumentedAdapter(b *testing.B) {
 		p, client := adapterPlugin(b, manifest(b, instrumentedWasm), 4*fnCalls)
 		defer p.Close(ctx)
 		var want int64
-		call := func() {
+		timeLoopCalls(b, func() {
 			if rc, _, err := p.CallWithContext(ctx, "loop", nil); rc != 0 || err != nil {
 				b.Fatalf("loop: rc=%d err=%v", rc, err)
 			}
 			want += fnCalls
 			client.waitFor(want)
-		}
-		call()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			call()
-		}
-		b.StopTimer()
-		perFnCall(b)
+		})
 	})
+}
+
+// timeLoopCalls times b.N runs of call, one plugin call of "loop" each,
+// after an untimed first one (the guest's first call), and reports the
+// time per function call.
+func timeLoopCalls(b *testing.B, call func()) {
+	call()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		call()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/fnCalls, "ns/fncall")
 }
