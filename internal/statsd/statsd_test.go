@@ -270,12 +270,23 @@ func FuzzParseStatsdLine(f *testing.F) {
 		f.Add(tt.in)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		if fast, ok := parseSimple(line); ok {
+		if fast, ok := simple(line); ok {
 			if general, err := parse(line); err != nil || fast != general {
 				t.Fatalf("parseSimple(%q) = %+v; parse: %+v, %v", line, fast, general, err)
 			}
 		}
 		l, err := Parse(line)
+		// A line that starts with a valid name reads the same when the
+		// caller knows the name.
+		if name, _, found := strings.Cut(line, ":"); found && ValidName(name) {
+			if !HasName(line, name) {
+				t.Fatalf("HasName(%q, %q) = false", line, name)
+			}
+			named := Line{Name: "left over", Rate: 7}
+			if nerr := named.ReadNamed(line, len(name)); named != l || nerr != err {
+				t.Fatalf("ReadNamed(%q, %d) = %+v, %v; Parse: %+v, %v", line, len(name), named, nerr, l, err)
+			}
+		}
 		if err != nil {
 			if !slices.Contains(statsdErrors, err) {
 				t.Fatalf("Parse(%q) returned an error that is not a sentinel: %v", line, err)
@@ -376,6 +387,22 @@ func BenchmarkParseStatsdLine(b *testing.B) {
 			}
 		})
 	}
+	// A line of the metric read last (see HasName), as recordLine reads it.
+	b.Run("counter-named", func(b *testing.B) {
+		const line, name = "bench.requests:1|c", "bench.requests"
+		b.ReportAllocs()
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			if !HasName(line, name) {
+				b.Fatal("HasName")
+			}
+			var l Line
+			if err := l.ReadNamed(line, len(name)); err != nil {
+				b.Fatal(err)
+			}
+			tagSink += len(l.Tags)
+		}
+	})
 }
 
 // tagSink keeps the compiler from optimizing scans away.
@@ -404,14 +431,14 @@ func TestParseValueIsParseFloat(t *testing.T) {
 func TestParseSimpleTakesTheCommonForm(t *testing.T) {
 	for _, line := range []string{"hits:1|c", "http.server/duration_ms-p:1234|ms", "queue:0|g", "h:999999999999999|h", "d:7|d", "s:3|s",
 		"bench.latency:12.5|h", "t:0.001|ms", "t:.5|ms", "t:5.|ms", "t:99999999.9999999|ms"} {
-		if _, ok := parseSimple(line); !ok {
+		if _, ok := simple(line); !ok {
 			t.Errorf("parseSimple(%q) refused it", line)
 		}
 	}
 	for _, line := range []string{"q:-1|g", "q:+1|g", "hits: 1|c", "hits:1|c|@0.5", "hits:1|c\r", "hits:1|c ",
 		"hits:1|x", "hits:|c", "1hits:1|c", "hits:1234567890123456|c", "hits:1", "", "t:.|ms", "t:1.2.3|ms", "t:1e3|ms",
 		"t:0.0000000000000001|ms"} {
-		if l, ok := parseSimple(line); ok {
+		if l, ok := simple(line); ok {
 			t.Errorf("parseSimple(%q) = %+v: want it left to parse", line, l)
 		}
 	}
@@ -421,10 +448,37 @@ func TestParseSimpleTakesTheCommonForm(t *testing.T) {
 		digits := strconv.FormatUint(rng.Uint64N(1_000_000_000_000_000), 10)
 		at := rng.IntN(len(digits) + 1)
 		line := "v:" + digits[:at] + "." + digits[at:] + "|h"
-		fast, ok := parseSimple(line)
+		fast, ok := simple(line)
 		want, err := strconv.ParseFloat(digits[:at]+"."+digits[at:], 64)
 		if !ok || err != nil || fast.Value != want {
 			t.Fatalf("parseSimple(%q) = %v, %v; ParseFloat: %v, %v", line, fast.Value, ok, want, err)
 		}
 	}
+}
+
+func TestHasName(t *testing.T) {
+	for _, tt := range []struct {
+		line, name string
+		want       bool
+	}{
+		{"hits:1|c", "hits", true},
+		{"hits:", "hits", true},
+		{"hits", "hits", false},
+		{"hitsx:1|c", "hits", false},
+		{"hits:1|c", "hit", false},
+		{"hits :1|c", "hits", false},
+		{"a.b:1|c", "a.b", true},
+		{"", "a", false},
+	} {
+		if got := HasName(tt.line, tt.name); got != tt.want {
+			t.Errorf("HasName(%q, %q) = %v, want %v", tt.line, tt.name, got, tt.want)
+		}
+	}
+}
+
+// simple is parseSimple returning its Line.
+func simple(line string) (Line, bool) {
+	var l Line
+	ok := parseSimple(&l, line)
+	return l, ok
 }
