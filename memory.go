@@ -29,23 +29,20 @@ func (c *call) guestBytes(mod api.Module, what string, ptr uint64, n uint32) (b 
 		}
 		return nil, false, false
 	}
-	size := mem.Size()
-	if ptr+uint64(n) > uint64(size) {
-		c.outOfRange(what, ptr, n, size)
+	// Read checks the range and returns a view of the memory, not a copy.
+	b, ok = mem.Read(uint32(ptr), n)
+	if !ok {
+		c.outOfRange(what, ptr, n, mem.Size())
 		return nil, false, false
 	}
 	if limit := c.obs.limits.MaxStringBytes; int64(n) > int64(limit) {
-		n = uint32(limit)
+		b = b[:limit]
 		truncated = true
 		if e := c.drop(dropTruncated); e != nil {
 			e.Str("detail", what).Msg("observe: guest string longer than Limits.MaxStringBytes truncated")
 		}
 	}
-	b, ok = mem.Read(uint32(ptr), n)
-	if !ok { // cannot happen after the check above, unless memory shrank
-		c.outOfRange(what, ptr, n, size)
-	}
-	return b, truncated, ok
+	return b, truncated, true
 }
 
 func (c *call) outOfRange(what string, ptr uint64, n, size uint32) {
