@@ -85,6 +85,10 @@ type call struct {
 	spans      spanStack // the call's open spans
 	tags       int       // span tags set
 
+	// lastInstrument is the instrument of the call's last metric line
+	// (recordLine).
+	lastInstrument *instrument
+
 	// initializing is set while the call is the initialisation of the
 	// guest's runtime (_initialize, __wasm_call_ctors) that Extism runs
 	// before the first call of an instance: the call then goes on with the

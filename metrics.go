@@ -64,6 +64,7 @@ func (c instrumentClass) String() string {
 
 // instrument is the OpenTelemetry instrument made for one statsd name.
 type instrument struct {
+	name      string // the statsd name, owned
 	class     instrumentClass
 	counter   metric.Float64Counter
 	gauge     metric.Float64Gauge
@@ -198,7 +199,7 @@ func (is *instruments) get(name string, class instrumentClass) (*instrument, dro
 }
 
 func (is *instruments) make(name string, class instrumentClass) (*instrument, error) {
-	in := &instrument{class: class}
+	in := &instrument{name: name, class: class}
 	var err error
 	switch class {
 	case classCounter:
@@ -251,8 +252,20 @@ func (c *call) metric(mod api.Module, format int32, ptr uint64, n uint32) {
 	}
 }
 
+// recordLine records one statsd line. A guest that reports a metric in a
+// loop sends lines of one name in a row: the call keeps the instrument of
+// its last line, and a line of the same name is read from its value on,
+// without a lookup.
 func (c *call) recordLine(ctx context.Context, line string) {
-	s, err := statsd.Parse(line)
+	var s statsd.Line
+	var err error
+	in := c.lastInstrument
+	if in != nil && statsd.HasName(line, in.name) {
+		err = s.ReadNamed(line, len(in.name))
+	} else {
+		in = nil
+		err = s.Read(line)
+	}
 	if err != nil {
 		c.badLine(dropBadMetric, "observe: malformed guest statsd line dropped: ", err, line)
 		return
@@ -262,12 +275,17 @@ func (c *call) recordLine(ctx context.Context, line string) {
 		c.badLine(dropBadMetric, "observe: guest statsd line dropped: ", errStatsdSet, line)
 		return
 	}
-	in, reason, err := c.obs.metrics.get(s.Name, class)
-	if in == nil {
-		c.badLine(reason, "", err, line)
-		return
+	if in == nil || in.class != class {
+		var reason dropReason
+		if in, reason, err = c.obs.metrics.get(s.Name, class); in == nil {
+			c.badLine(reason, "", err, line)
+			return
+		}
+		c.lastInstrument = in
 	}
-	if !in.enabled(ctx) {
+	// Add and Record check Enabled themselves; asking first spares the
+	// tags' parsing and a gauge's bookkeeping when they would be dropped.
+	if (s.Tags != "" || class == classGauge) && !in.enabled(ctx) {
 		return
 	}
 	ts := in.tagSet(s.Tags)

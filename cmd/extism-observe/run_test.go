@@ -249,7 +249,7 @@ func TestRunSetupFailures(t *testing.T) {
 	if err := os.WriteFile(exit3, exit3Wasm, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const cguestExports = "bad_memory, bad_metrics, burst, fail, leave_open, run, spans, trap"
+	const cguestExports = "bad_memory, bad_metrics, burst, fail, leave_open, metrics, run, spans, trap"
 	for _, tc := range []struct {
 		name   string
 		args   []string

@@ -136,3 +136,22 @@ int spans(void) {
   }
   return 0;
 }
+
+// metrics: one metric call for each part of the input, the parts
+// separated by NUL bytes (at most 4 KiB of input is read).
+static char metric_input[4096];
+
+EXPORT("metrics")
+int metrics(void) {
+  u64 len = extism_input_length();
+  if (len > sizeof(metric_input)) len = sizeof(metric_input);
+  for (u32 i = 0; i < (u32)len; i++) metric_input[i] = (char)extism_input_load_u8(i);
+  u32 start = 0;
+  for (u32 i = 0; i <= (u32)len; i++) {
+    if (i == (u32)len || metric_input[i] == 0) {
+      observe_metric(1, metric_input + start, i - start);
+      start = i + 1;
+    }
+  }
+  return 0;
+}
