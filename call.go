@@ -97,8 +97,9 @@ type call struct {
 	initialized  bool   // the initialisation ended; the app's export comes next
 	initFn       uint32 // the function index of the initialisation's export
 
-	// interned outlives the call: see intern.
-	interned map[string]string
+	// interned and lastInterned outlive the call: see intern.
+	interned     map[string]string
+	lastInterned string
 
 	// extismLog is this call's Extism plugin logger (logs.go), made once
 	// per call value; appLog is the plugin's own, which it stands in for
@@ -486,6 +487,6 @@ func exceptionAttributes(err error) []attribute.KeyValue {
 func (c *call) release() {
 	c.spans.release()
 	clear(c.modules)
-	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, extismLog: c.extismLog, entry: c.entry}
+	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, lastInterned: c.lastInterned, extismLog: c.extismLog, entry: c.entry}
 	callPool.Put(c)
 }

@@ -317,14 +317,20 @@ const maxInterned = 1024
 // intern returns a guest string (which may alias guest memory) as an owned,
 // valid UTF-8 string, reusing the string made the last time the same bytes
 // came: span names and tag keys repeat call after call, and this saves
-// copying them. The table lives with the pooled call object, so it
+// copying them; the last one returned is checked first. The table lives
+// with the pooled call object, so it
 // outlasts the call. (A string whose invalid UTF-8 was replaced is stored
 // under its replacement, so the guest's bytes miss it: harmless.)
 func (c *call) intern(guest string) string {
+	if guest == c.lastInterned {
+		return c.lastInterned // a span opened in a loop, a tag set on each
+	}
 	if s, ok := c.interned[guest]; ok {
+		c.lastInterned = s
 		return s
 	}
 	s := owned(guest)
+	c.lastInterned = s
 	if c.interned == nil {
 		c.interned = make(map[string]string)
 	} else if len(c.interned) >= maxInterned {

@@ -343,6 +343,15 @@ func (s *spanStack) exit() {
 	}
 	for i := len(s.frames) - 1; i > 0; i-- {
 		if k := s.frames[i].kind; k == manualFrame || k == placeholderFrame {
+			if f := &s.frames[i]; k == manualFrame && f.node == nil && i == len(s.frames)-1 {
+				// The common case, a live span on top: what endFrame does
+				// for it, without taking a copy of the frame.
+				span := f.span
+				*f = frame{}
+				s.frames = s.frames[:i]
+				span.End()
+				return
+			}
 			if k == manualFrame {
 				s.settle(i)
 			}
