@@ -171,7 +171,9 @@ func simpleValue(l *Line, line string, colon int) bool {
 	if fraction > 0 {
 		value /= pow10[fraction]
 	}
-	*l = Line{Name: line[:colon], Value: value, Kind: kind, Rate: 1}
+	// Field by field: a struct literal stored through l is a typedmemmove,
+	// which cost half as much as the rest of the line.
+	l.Name, l.Value, l.Relative, l.Kind, l.Rate, l.Tags = line[:colon], value, false, kind, 1, ""
 	return true
 }
 
