@@ -87,12 +87,9 @@ const maxTagSets = 1000
 // the SDK's Add and Record handle fastest.
 var noTags = &tagSet{set: *attribute.EmptySet()}
 
-// tagSet returns the attribute set of a tag string (which may alias guest
-// memory), with its options.
+// tagSet returns the attribute set of a non-empty tag string (which may
+// alias guest memory), with its options.
 func (in *instrument) tagSet(tags string) *tagSet {
-	if tags == "" {
-		return noTags
-	}
 	in.optMu.RLock()
 	e := in.options[tags]
 	in.optMu.RUnlock()
@@ -288,10 +285,17 @@ func (c *call) recordLine(ctx context.Context, line string) {
 	if (s.Tags != "" || class == classGauge) && !in.enabled(ctx) {
 		return
 	}
-	ts := in.tagSet(s.Tags)
+	ts := noTags
+	if s.Tags != "" {
+		ts = in.tagSet(s.Tags)
+	}
 	switch class {
 	case classCounter:
-		in.counter.Add(ctx, s.Value/s.Rate, ts.add...)
+		v := s.Value
+		if s.Rate != 1 {
+			v /= s.Rate
+		}
+		in.counter.Add(ctx, v, ts.add...)
 	case classHistogram, classTimer:
 		in.histogram.Record(ctx, s.Value, ts.record...)
 	case classGauge:

@@ -107,7 +107,8 @@ func (o *Observer) HostFunctions() []extism.HostFunction {
 // makeHostFunctions makes the Observe API host functions of o.
 func (o *Observer) makeHostFunctions() []extism.HostFunction {
 	fns := make([]extism.HostFunction, 0, len(hostFuncs))
-	for _, f := range hostFuncs {
+	for i := range hostFuncs {
+		f := &hostFuncs[i]
 		fn := extism.NewHostFunctionWithStack(f.name, func(ctx context.Context, cp *extism.CurrentPlugin, stack []uint64) {
 			o.hostCall(ctx, cp, f, stack)
 		}, f.params(), nil)
@@ -124,7 +125,7 @@ func HostFunctions() []extism.HostFunction { return Default().HostFunctions() }
 // of the call in ctx with params. An Extism host function cannot see the
 // module that called it; the call knows it (see call.mod), and so the
 // guest's memory.
-func (o *Observer) hostCall(ctx context.Context, cp *extism.CurrentPlugin, f hostFunc, params []uint64) {
+func (o *Observer) hostCall(ctx context.Context, cp *extism.CurrentPlugin, f *hostFunc, params []uint64) {
 	c := callOf(ctx, cp)
 	switch {
 	case c == nil:

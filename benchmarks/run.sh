@@ -18,7 +18,7 @@ root="$(dirname "$here")"
 COUNT="${COUNT:-6}"
 BENCHTIME="${BENCHTIME:-0.4s}"
 OUT="${OUT:-$here/results.txt}"
-ROOT_BENCH='^Benchmark(Span|Log|LogDisabled|Counter|Histogram|Call|Paired|Instrumented|FunctionSpans|Stack)$'
+ROOT_BENCH='^Benchmark(Span|Log|LogDisabled|Counter|Histogram|MetricLine|Call|Paired|Instrumented|FunctionSpans|Stack)$'
 
 # shellcheck source=benchstat.sh
 source "$here/benchstat.sh"
