@@ -32,6 +32,7 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"go.opentelemetry.io/otel/attribute"
@@ -769,6 +770,19 @@ func BenchmarkPaired(b *testing.B) {
 	b.Run("case=instrumented-kept-vs-native", func(b *testing.B) {
 		paired(b, 1, functionSpansNative(b), instrumentedKept(b))
 	})
+	// The Extism SDK's BenchmarkNoop and BenchmarkReplace/empty, paired
+	// (see sdkCall): with the observer of an app that set no OpenTelemetry
+	// up, and with the floor of its cost per call, against plain Extism.
+	for _, g := range sdkCalls {
+		b.Run("case=sdk-"+g.name+"-noop-vs-plain", func(b *testing.B) {
+			obs := observe.New(observe.WithLogger(benchLogger()))
+			paired(b, 10, sdkCall(b, context.Background(), g.file, g.input, nil), sdkCall(b, obs.Context(context.Background()), g.file, g.input, obs.HostFunctions()))
+		})
+		b.Run("case=sdk-"+g.name+"-listeners-vs-plain", func(b *testing.B) {
+			ctx := experimental.WithFunctionListenerFactory(context.Background(), emptyListenerFactory{})
+			paired(b, 10, sdkCall(b, context.Background(), g.file, g.input, nil), sdkCall(b, ctx, g.file, g.input, noopHostFunctions()))
+		})
+	}
 	// Diagnostics: what the wazero listener mechanism alone costs.
 	b.Run("case=span-floor-listeners-vs-floor", func(b *testing.B) {
 		paired(b, benchChunk, loopFloor(b, "spans"), loopListenerFloor(b, "spans"))
@@ -781,6 +795,49 @@ func BenchmarkPaired(b *testing.B) {
 		paired(b, 10, callCase(b, ctx, listenerFloorPlugin(b, loopsWasm), "request"),
 			callCase(b, ctx, observedPlugin(b, noopObserver(), loopsWasm), "request"))
 	})
+}
+
+// sdkCalls are the plugin calls of the Extism SDK's BenchmarkNoop and
+// BenchmarkReplace/empty.
+var sdkCalls = []struct {
+	name, file string
+	input      []byte
+}{
+	{"noop", "noop.wasm", []byte{}},
+	{"replace-empty", "replace.wasm", []byte{}},
+}
+
+// sdkCall is one op of the Extism SDK's BenchmarkNoop or BenchmarkReplace:
+// a call of "run_test" on an instance of one of its own test plugins
+// (from the module cache), made as those benchmarks make it (a compiled
+// plugin with WASI and a compilation cache), created with ctx and fns.
+// benchmarks/sdk.sh runs the SDK's benchmarks themselves; they are not
+// paired, and on this shared machine their ratios move by a fifth.
+func sdkCall(b *testing.B, ctx context.Context, file string, input []byte, fns []extism.HostFunction) benchCase {
+	cache := wazero.NewCompilationCache()
+	b.Cleanup(func() { _ = cache.Close(context.Background()) })
+	cfg := extism.PluginConfig{EnableWasi: true, RuntimeConfig: wazero.NewRuntimeConfig().WithCompilationCache(cache)}
+	compiled, err := extism.NewCompiledPlugin(ctx, sdkManifest(b, file), cfg, fns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = compiled.Close(context.Background()) })
+	p, err := compiled.Instance(ctx, extism.PluginInstanceConfig{ModuleConfig: wazero.NewModuleConfig()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Close(context.Background()) })
+	call := func() {
+		if _, _, err := p.Call("run_test", input); err != nil {
+			b.Fatal(err)
+		}
+	}
+	call()
+	return benchCase{run: func(n int) {
+		for range n {
+			call()
+		}
+	}}
 }
 
 // Automatic instrumentation: one op is one plugin call of a "loop" export
