@@ -13,8 +13,13 @@
 # observer with the no-op OpenTelemetry providers of an app that set none
 # up; and with OBSERVE_COMPAT=bench-floor, without an observer but with as
 # many host functions that do nothing, under the Observe API's names: the
-# floor of what the observer costs at plugin creation. One test binary runs
-# the four ways (observer=off, floor, noop, on), alternating round by round. Results go to $OUT (default benchmarks/sdk-results.txt).
+# floor of what the observer costs at plugin creation; and with
+# OBSERVE_COMPAT=bench-listeners, that floor plus empty wazero listeners
+# where the observer has its own, on the exports: the floor of what it
+# costs per call (a listener is how it sees a call begin and end). One
+# test binary runs the five ways (observer=off, floor, listeners, noop,
+# on), alternating round by round. Results go to $OUT (default
+# benchmarks/sdk-results.txt).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,11 +43,12 @@ trap 'rm -rf "$work"' EXIT
 } > "$OUT"
 for i in $(seq "$COUNT"); do
   echo "round $i/$COUNT" >&2
-  for mode in off floor noop on; do
+  for mode in off floor listeners noop on; do
     env=""
     [ "$mode" = on ] && env=bench
     [ "$mode" = noop ] && env=bench-noop
     [ "$mode" = floor ] && env=bench-floor
+    [ "$mode" = listeners ] && env=bench-listeners
     # The binary runs in the copy, where the SDK's wasm/ is; each result
     # line gets the mode as a sub-benchmark key for benchstat.
     (cd "$work/go-sdk" && OBSERVE_COMPAT="$env" "$work/sdk.test" -test.run '^$' -test.bench "$BENCH" \

@@ -22,6 +22,8 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -48,7 +50,9 @@ func TestMain(m *testing.M) {
 	case "bench-noop":
 		benchMain(m, false)
 	case "bench-floor":
-		benchFloorMain(m)
+		benchFloorMain(m, false)
+	case "bench-listeners":
+		benchFloorMain(m, true)
 	default:
 		os.Exit(m.Run())
 	}
@@ -130,8 +134,11 @@ func benchMain(m *testing.M, recording bool) {
 // functions that do nothing under the Observe API's names and signatures:
 // what any app giving its plugins as many host functions pays (Extism
 // builds a host module of them for every plugin it creates), the floor of
-// the observer's cost at plugin creation.
-func benchFloorMain(m *testing.M) {
+// the observer's cost at plugin creation. With listeners, it also puts
+// empty wazero function listeners where the observer puts its own, on the
+// exports without parameters: the floor of the observer's cost per call,
+// since a listener is how it sees a call begin and end.
+func benchFloorMain(m *testing.M, listeners bool) {
 	var floor []extism.HostFunction
 	for _, hf := range observe.New().HostFunctions() {
 		f := extism.NewHostFunctionWithStack(hf.Name, func(context.Context, *extism.CurrentPlugin, []uint64) {}, hf.Params, hf.Returns)
@@ -139,10 +146,31 @@ func benchFloorMain(m *testing.M) {
 		floor = append(floor, f)
 	}
 	extism.ObserveHook = func(ctx context.Context, _ extism.PluginConfig, funcs []extism.HostFunction) (context.Context, []extism.HostFunction) {
+		if listeners {
+			ctx = experimental.WithFunctionListenerFactory(ctx, emptyListenerFactory{})
+		}
 		return ctx, append(floor[:len(floor):len(floor)], funcs...)
 	}
 	os.Exit(m.Run())
 }
+
+// emptyListenerFactory gives an empty listener to each export without
+// parameters, the functions the observer listens to in an ordinary plugin.
+type emptyListenerFactory struct{}
+
+func (emptyListenerFactory) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	if def.GoFunction() == nil && len(def.ExportNames()) > 0 && len(def.ParamTypes()) == 0 {
+		return emptyListener{}
+	}
+	return nil
+}
+
+type emptyListener struct{}
+
+func (emptyListener) Before(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
+}
+func (emptyListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+func (emptyListener) Abort(context.Context, api.Module, api.FunctionDefinition, error)    {}
 
 // discard is a span exporter that drops what it is given.
 type discard struct{}

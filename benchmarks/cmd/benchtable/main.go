@@ -63,6 +63,9 @@ func pairedRatio(name string) func(results) (float64, bool) {
 	return func(res results) (float64, bool) { return res.get(name, "case/base") }
 }
 
+// sdkCallFloor is what the floor of the SDK's call benchmarks is made of.
+const sdkCallFloor = "wazero's listeners on the exports, and host functions that do nothing"
+
 // one is the floor of a case whose baseline is its floor.
 func one(results) (float64, bool) { return 1, true }
 
@@ -124,11 +127,13 @@ var comparisons = []comparison{
 		floor: ratio("Call/cguest-run/listeners-only", "Call/cguest-run/unobserved", "ns/op"), floorText: "wazero's listeners on the exports"},
 	{what: "the Extism SDK's BenchmarkNoop, observer with OTel's global providers, vs none",
 		target: "Noop/noop/noop", baseline: "Noop/noop/off", unit: "ns/op", maxRatio: 1.05,
-		floor: ratio("Noop/noop/floor", "Noop/noop/off", "ns/op"), floorText: "host functions that do nothing, in place of the observer's"},
+		paired: "Paired/sdk-noop-noop-vs-plain",
+		floor:  pairedRatio("Paired/sdk-noop-listeners-vs-plain"), floorText: sdkCallFloor},
 	{what: "the Extism SDK's BenchmarkReplace/empty, the same", target: "Replace/empty/noop", baseline: "Replace/empty/off", unit: "ns/op",
-		maxRatio: 1.05, floor: ratio("Replace/empty/floor", "Replace/empty/off", "ns/op"), floorText: "host functions that do nothing"},
+		maxRatio: 1.05, paired: "Paired/sdk-replace-empty-noop-vs-plain",
+		floor: pairedRatio("Paired/sdk-replace-empty-listeners-vs-plain"), floorText: sdkCallFloor},
 	{what: "the Extism SDK's BenchmarkReplace/32768, the same", target: "Replace/32768/noop", baseline: "Replace/32768/off", unit: "ns/op",
-		maxRatio: 1.05, floor: ratio("Replace/32768/floor", "Replace/32768/off", "ns/op"), floorText: "host functions that do nothing"},
+		maxRatio: 1.05, floor: ratio("Replace/32768/listeners", "Replace/32768/off", "ns/op"), floorText: sdkCallFloor},
 	{what: "the Extism SDK's BenchmarkInitializeWithCache (shared compilation cache), the same",
 		target: "InitializeWithCache/noop/noop", baseline: "InitializeWithCache/noop/off", unit: "ns/op", maxRatio: 1.1,
 		floor: ratio("InitializeWithCache/noop/floor", "InitializeWithCache/noop/off", "ns/op"), floorText: "as many host functions that do nothing"},
