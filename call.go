@@ -53,8 +53,11 @@ type call struct {
 	ctx      context.Context // the ctx of the call, as Extism passed it to the export
 	callSpan trace.Span      // the call span, the host's account of the call
 	callCtx  context.Context // holds callSpan: the call metrics' exemplars point at it
-	start    time.Time       // for extism.call.duration
+	start    time.Time       // for extism.call.duration, when timed
 	plugin   string          // the plugin's name
+	// timed and counted say whether the call is measured by the
+	// extism.call.duration and extism.call.active instruments.
+	timed, counted bool
 	// span is the span guest data hangs on when no guest span is open: the
 	// call span, or with WithUntrustedGuests the root of the guest's own
 	// trace. spanCtx holds it.
@@ -279,10 +282,14 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 		c.callSpan.SetAttributes(conv.Function.String(function), conv.CodeFunction.String(function),
 			conv.Module.String(c.module), conv.Plugin.String(c.plugin))
 	}
-	if o.callDuration != nil {
+	// An instrument that measures nothing (OpenTelemetry's global
+	// MeterProvider before an SDK is set, a view that drops it) costs no
+	// clock reading or attribute lookup. Whether the call is counted is
+	// kept, so that it is uncounted at its end even if that changed.
+	if c.timed = o.callDuration != nil && o.callDuration.Enabled(c.callCtx); c.timed {
 		c.start = time.Now()
 	}
-	if o.callsActive != nil {
+	if c.counted = o.callsActive != nil && o.callsActive.Enabled(c.callCtx); c.counted {
 		o.callsActive.Add(c.callCtx, 1, info.pluginOptions().add...)
 	}
 	if o.untrusted && c.recording {
@@ -404,13 +411,13 @@ func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
 // call span so that exemplars point at it.
 func (c *call) recordCallMetrics(out *outcome) {
 	o := c.obs
-	if o.callDuration != nil {
+	if c.timed {
 		o.callDuration.Record(c.callCtx, time.Since(c.start).Seconds(), c.info.callOptions(c.function, out.errorType)...)
 	}
-	if o.callsActive != nil {
+	if c.counted {
 		o.callsActive.Add(c.callCtx, -1, c.info.pluginOptions().add...)
 	}
-	if o.memoryUsage != nil {
+	if o.memoryUsage != nil && o.memoryUsage.Enabled(c.callCtx) {
 		if size, ok := memorySize(c.mod); ok {
 			o.memoryUsage.Record(c.callCtx, int64(size), c.info.pluginOptions().record...)
 		}

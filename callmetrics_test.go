@@ -2,13 +2,19 @@ package observe_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
+	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/extism-observe/observe"
@@ -142,5 +148,57 @@ func TestPluginNames(t *testing.T) {
 	}
 	if got := h.pluginNames(); !slices.Equal(got, []string{"first", "first", "second", "second"}) {
 		t.Errorf("names %q, want each CompiledPlugin's for its instances", got)
+	}
+}
+
+// With OpenTelemetry's global MeterProvider, the call metrics measure
+// nothing until an SDK is set, and a call that began before it was set is
+// not uncounted from extism.call.active at its end. The global provider
+// is set once per process, so the test runs itself in a process of its own.
+func TestCallMetricsGlobalMeterProvider(t *testing.T) {
+	if os.Getenv("OBSERVE_TEST_GLOBAL_METER") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCallMetricsGlobalMeterProvider$", "-test.v")
+		cmd.Env = append(os.Environ(), "OBSERVE_TEST_GLOBAL_METER=1")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	obs := observe.New(observe.WithLogger(zerolog.Nop())) // the global MeterProvider
+	// The app sets up OpenTelemetry in the middle of the first call.
+	setUp := extism.NewHostFunctionWithStack("app_work", func(context.Context, *extism.CurrentPlugin, []uint64) {
+		if otel.GetMeterProvider() != mp {
+			otel.SetMeterProvider(mp)
+		}
+	}, nil, nil)
+	p, err := extism.NewPlugin(obs.Context(context.Background()), manifest(t, "hostcall.wasm"), extism.PluginConfig{},
+		append(obs.HostFunctions(), setUp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	for range 2 {
+		if rc, _, err := p.Call("run", nil); rc != 0 || err != nil {
+			t.Fatalf("rc=%d err=%v", rc, err)
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]metricdata.Metrics{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			got[m.Name] = m
+		}
+	}
+	if d, ok := got["extism.call.duration"].Data.(metricdata.Histogram[float64]); !ok || len(d.DataPoints) != 1 || d.DataPoints[0].Count != 1 {
+		t.Errorf("extism.call.duration %+v, want the second call only", got["extism.call.duration"])
+	}
+	if a, ok := got["extism.call.active"].Data.(metricdata.Sum[int64]); !ok || len(a.DataPoints) != 1 || a.DataPoints[0].Value != 0 {
+		t.Errorf("extism.call.active %+v, want 0: the first call was never counted", got["extism.call.active"])
 	}
 }
