@@ -30,7 +30,11 @@ var hookFiles embed.FS
 // requires it, whose tests and benchmarks create plugins through the
 // observer when OBSERVE_COMPAT is set: "1" for tests (spans recorded and
 // checked), "bench" for benchmarks (a batching TracerProvider whose spans
-// go nowhere). root is the checkout of the observer to use.
+// go nowhere), "bench-noop" (OpenTelemetry's global providers, as an app
+// that set none up has), and, without an observer, "bench-floor" (as many
+// host functions that do nothing) and "bench-listeners" (those and empty
+// wazero listeners on the exports): benchmarks/sdk.sh runs them all. root
+// is the checkout of the observer to use.
 func PrepareSDK(dst, root string) error {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/extism/go-sdk").Output()
 	if err != nil {
