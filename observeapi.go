@@ -319,9 +319,9 @@ const maxInterned = 1024
 // valid UTF-8 string, reusing the string made the last time the same bytes
 // came: span names and tag keys repeat call after call, and this saves
 // copying them; the last one returned is checked first. The table lives
-// with the pooled call object, so it
-// outlasts the call. (A string whose invalid UTF-8 was replaced is stored
-// under its replacement, so the guest's bytes miss it: harmless.)
+// with the pooled call object, so it outlasts the call. (A string whose
+// invalid UTF-8 was replaced is stored under its replacement, so the
+// guest's bytes miss it: harmless.)
 func (c *call) intern(guest string) string {
 	if guest == c.lastInterned {
 		return c.lastInterned // a span opened in a loop, a tag set on each
