@@ -648,8 +648,13 @@ func BenchmarkHistogram(b *testing.B) {
 
 // callCase makes one plugin call of fn per op, after an untimed first one.
 func callCase(b *testing.B, ctx context.Context, p *extism.Plugin, fn string) benchCase {
+	return callCaseWith(b, ctx, p, fn, nil)
+}
+
+// callCaseWith is callCase, each call given input.
+func callCaseWith(b *testing.B, ctx context.Context, p *extism.Plugin, fn string, input []byte) benchCase {
 	call := func() {
-		if rc, _, err := p.CallWithContext(ctx, fn, nil); rc != 0 || err != nil {
+		if rc, _, err := p.CallWithContext(ctx, fn, input); rc != 0 || err != nil {
 			b.Fatalf("%s: rc=%d err=%v", fn, rc, err)
 		}
 	}
@@ -827,17 +832,7 @@ func sdkCall(b *testing.B, ctx context.Context, file string, input []byte, fns [
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = p.Close(context.Background()) })
-	call := func() {
-		if _, _, err := p.Call("run_test", input); err != nil {
-			b.Fatal(err)
-		}
-	}
-	call()
-	return benchCase{run: func(n int) {
-		for range n {
-			call()
-		}
-	}}
+	return callCaseWith(b, context.Background(), p, "run_test", input)
 }
 
 // Automatic instrumentation: one op is one plugin call of a "loop" export
