@@ -72,6 +72,11 @@ type call struct {
 	// recording is false when the call span is not recorded (the caller's
 	// span was not sampled): guest spans and tags are then not even read.
 	recording bool
+	// silent is set when nothing the call could report goes anywhere
+	// (Observer.silent): it then only keeps its place, for the
+	// propagation of the caller's trace on the guest's HTTP requests and
+	// for SpanFromContext. See startSilent.
+	silent bool
 
 	// mod is the guest module the call is in, whose memory the Observe API
 	// functions read: the main module, or a module of the manifest that it
@@ -255,6 +260,11 @@ var callSpanOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindI
 var errAbandoned = errors.New("observe: the plugin call ended without the runtime reporting its end")
 
 func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info *module, function string) *call {
+	parent := trace.SpanFromContext(ctx)
+	tracer := o.tracer(parent)
+	if o.silent(ctx, tracer) {
+		return startSilent(o, ctx, key, tracer, parent)
+	}
 	c := callPool.Get().(*call)
 	c.obs = o
 	c.key = key
@@ -263,8 +273,7 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 	c.module = mod.Name()
 	c.function = function
 	c.plugin = info.pluginName(mod)
-	parent := trace.SpanFromContext(ctx)
-	c.tracer = o.tracer(parent)
+	c.tracer = tracer
 	if _, off := c.tracer.(tracenoop.Tracer); off {
 		// What the no-op tracer's Start returns, a non-recording span with
 		// the caller's span context in the caller's ctx for everything
@@ -353,6 +362,9 @@ func (o *Observer) reportAdapter() {
 // finish ends the call: spans the guest left open, then the call span.
 // def and results are those of the export (def is nil when abandoned).
 func (c *call) finish(def api.FunctionDefinition, results []uint64, err error) {
+	if c.silent {
+		return // nothing to end, record or report
+	}
 	out := outcomeOf(c.ctx, def, results, err)
 	if out.errorType == errHostFunction && c.recording {
 		ctx, _ := c.live()
@@ -492,6 +504,10 @@ func exceptionAttributes(err error) []attribute.KeyValue {
 // release clears the call, so that nothing it held outlives it, and
 // returns it to the pool.
 func (c *call) release() {
+	if c.silent {
+		c.releaseSilent()
+		return
+	}
 	c.spans.release()
 	clear(c.modules)
 	*c = call{spans: c.spans, modules: c.modules[:0], interned: c.interned, lastInterned: c.lastInterned, extismLog: c.extismLog, entry: c.entry}

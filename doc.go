@@ -74,6 +74,13 @@
 //     the ctx of the innermost open span so that exemplars point into the
 //     trace.
 //
+// A call that nothing could hear is silent: with OpenTelemetry's no-op
+// TracerProvider and MeterProvider, a zerolog logger that is off and an
+// OpenTelemetry LoggerProvider that wants no log at any level, the Observe
+// API's host functions return at once and the call only keeps its place,
+// for the trace context of the guest's HTTP requests and for
+// [SpanFromContext]. It is decided as each call starts.
+//
 // # What a guest cannot do
 //
 // A guest's input is untrusted. Bad pointers, malformed metric lines and

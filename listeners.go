@@ -119,8 +119,10 @@ func (exportListener) Before(ctx context.Context, mod api.Module, def api.Functi
 		return // compiled without an Observer's Context
 	}
 	c = info.obs.startCall(ctx, p, mod, info, def.ExportNames()[0])
-	if isRuntimeInit(def) {
-		// The initialisation is a span of its own, in the call span.
+	if isRuntimeInit(def) && !c.silent {
+		// The initialisation is a span of its own, in the call span. A
+		// silent call has no spans: the initialisation's end ends it, and
+		// the export that follows starts another.
 		c.initializing, c.initFn = true, def.Index()
 		c.functionEnter(def.Index(), c.function)
 	}
@@ -162,6 +164,9 @@ func end(ctx context.Context, mod api.Module, def api.FunctionDefinition, result
 // one.
 func (c *call) enterExport(mod api.Module, def api.FunctionDefinition) {
 	c.depth++
+	if c.silent {
+		return // only its end is to be found
+	}
 	c.modules = append(c.modules, moduleFrame{c.mod, c.info})
 	c.mod = mod
 	if info := moduleOf(mod, def); info != nil {
@@ -174,6 +179,9 @@ func (c *call) enterExport(mod api.Module, def api.FunctionDefinition) {
 
 func (c *call) exitExport(def api.FunctionDefinition, err error) {
 	c.depth--
+	if c.silent {
+		return
+	}
 	if c.info != nil && c.info.spanName(def.Index()) != "" {
 		c.functionExit(def.Index(), failure(err))
 	}

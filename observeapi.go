@@ -134,6 +134,8 @@ func (o *Observer) hostCall(ctx context.Context, cp *extism.CurrentPlugin, f *ho
 	case c.obs != o:
 		o.reportForeign(c)
 		return
+	case c.silent:
+		return // nothing it reports would go anywhere
 	}
 	// An i32 arrives in the low half of its slot, the high half undefined.
 	ptr := func(v uint64) uint64 {
