@@ -92,8 +92,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // WithTracerProvider sets the TracerProvider for plugin call spans and guest
 // spans. Without it, the provider of the span in the ctx given to
-// CallWithContext is used when that span is valid, else the global one.
-// A nil provider is ignored.
+// CallWithContext is used when that span is valid, else the global one. A
+// parent that is a span context alone (a remote one a propagator
+// extracted, or one set with trace.ContextWithSpanContext) has no provider
+// of its own: its calls go to the global one. A nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) {
 		if tp != nil {

@@ -3,16 +3,21 @@ package observe_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
+	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
@@ -630,5 +635,47 @@ func TestConcurrentInstances(t *testing.T) {
 	logs := h.logLines()
 	if len(logs) != instances*callsEach*5 {
 		t.Errorf("%d logs, want %d", len(logs), instances*callsEach*5)
+	}
+}
+
+// An app that calls a plugin under a remote parent (a consumer that
+// extracted the trace from a message, say) without a span of its own gets
+// the call traced by the global TracerProvider, in the remote trace. The
+// global provider is set once per process: the test runs in its own.
+func TestRemoteParentGlobalTracerProvider(t *testing.T) {
+	if os.Getenv("OBSERVE_TEST_GLOBAL_TRACER") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteParentGlobalTracerProvider$", "-test.v")
+		cmd.Env = append(os.Environ(), "OBSERVE_TEST_GLOBAL_TRACER=1")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	otel.SetTracerProvider(tp)
+	obs := observe.New(observe.WithLogger(zerolog.Nop()))
+	p, err := extism.NewPlugin(obs.Context(context.Background()), manifest(t, "cguest.wasm"), extism.PluginConfig{}, obs.HostFunctions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	remote := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{7}, SpanID: trace.SpanID{8},
+		TraceFlags: trace.FlagsSampled, Remote: true})
+	if _, err := call(t, p, trace.ContextWithRemoteSpanContext(context.Background(), remote), "run"); err != nil {
+		t.Fatal(err)
+	}
+	var callSpan sdktrace.ReadOnlySpan
+	for _, s := range rec.Ended() {
+		if s.SpanContext().TraceID() != remote.TraceID() {
+			t.Errorf("span %q in trace %s, want the remote one", s.Name(), s.SpanContext().TraceID())
+		}
+		if s.Name() == "run" {
+			callSpan = s
+		}
+	}
+	if callSpan == nil || callSpan.Parent().SpanID() != remote.SpanID() || len(rec.Ended()) < 2 {
+		t.Fatalf("spans %v, want the call span under the remote parent, and the guest's", tree(rec.Ended()))
 	}
 }

@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"context"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -157,7 +158,8 @@ func newTracer(tp trace.TracerProvider) trace.Tracer {
 
 // tracer returns the tracer for a call whose caller's span is parent: the
 // configured provider's, else the provider of a valid parent span (so the
-// call joins the caller's pipeline, as otelhttp does), else the global one.
+// call joins the caller's pipeline, as otelhttp does) unless the parent is
+// a span context alone, else the global one.
 func (o *Observer) tracer(parent trace.Span) trace.Tracer {
 	if o.fixedTracer != nil {
 		return o.fixedTracer
@@ -165,7 +167,8 @@ func (o *Observer) tracer(parent trace.Span) trace.Tracer {
 	var tp trace.TracerProvider
 	if parent.SpanContext().IsValid() {
 		tp = parent.TracerProvider()
-	} else {
+	}
+	if tp == nil || tp == noSpanProvider {
 		tp = otel.GetTracerProvider()
 	}
 	// Providers are compared as interface values; only comparable dynamic
@@ -179,6 +182,13 @@ func (o *Observer) tracer(parent trace.Span) trace.Tracer {
 	}
 	return t
 }
+
+// noSpanProvider is the TracerProvider of a span context that no span
+// stands behind (a remote parent that a propagator extracted,
+// trace.ContextWithSpanContext): the trace package's no-op one. It is not a
+// pipeline of the caller's to join. (Its type is comparable, so comparing
+// a provider with it cannot panic.)
+var noSpanProvider = trace.SpanFromContext(context.Background()).TracerProvider()
 
 var defaultObserver = sync.OnceValue(func() *Observer { return New() })
 
