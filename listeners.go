@@ -119,7 +119,7 @@ func (exportListener) Before(ctx context.Context, mod api.Module, def api.Functi
 		return // compiled without an Observer's Context
 	}
 	c = info.obs.startCall(ctx, p, mod, info, def.ExportNames()[0])
-	if isRuntimeInit(def) && !c.silent {
+	if !c.silent && isRuntimeInit(def) {
 		// The initialisation is a span of its own, in the call span. A
 		// silent call has no spans: the initialisation's end ends it, and
 		// the export that follows starts another.
