@@ -260,10 +260,14 @@ var callSpanOptions = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindI
 var errAbandoned = errors.New("observe: the plugin call ended without the runtime reporting its end")
 
 func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info *module, function string) *call {
-	parent := trace.SpanFromContext(ctx)
-	tracer := o.tracer(parent)
+	// The caller's span is looked up (a walk up the ctx) only where it is
+	// needed: not for a configured provider's silent call.
+	tracer := o.fixedTracer
+	if tracer == nil {
+		tracer = o.tracer(trace.SpanFromContext(ctx))
+	}
 	if o.silent(ctx, tracer) {
-		return startSilent(o, ctx, key, tracer, parent)
+		return startSilent(o, ctx, key, tracer)
 	}
 	c := callPool.Get().(*call)
 	c.obs = o
@@ -278,7 +282,7 @@ func (o *Observer) startCall(ctx context.Context, key any, mod api.Module, info 
 		// What the no-op tracer's Start returns, a non-recording span with
 		// the caller's span context in the caller's ctx for everything
 		// downstream, without the ctx it makes for it (an allocation).
-		c.quiet.sc = parent.SpanContext()
+		c.quiet.sc = trace.SpanContextFromContext(ctx)
 		c.spanCtx, c.callSpan = ctx, &c.quiet
 	} else {
 		c.spanCtx, c.callSpan = c.tracer.Start(ctx, function, callSpanOptions...)

@@ -106,7 +106,10 @@ var knownMethods = map[string]bool{
 
 // roundTrip sends req, a guest's request, through next as a client span.
 func (c *call) roundTrip(next http.RoundTripper, req *http.Request) (*http.Response, error) {
-	parent, _ := c.live()
+	parent := c.ctx // a silent call has no spans: the caller's
+	if !c.silent {
+		parent, _ = c.live()
+	}
 	name, attrs := requestAttributes(req.Method, req.URL)
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}
 	spanCtx, span := c.tracer.Start(parent, name, opts...)

@@ -65,13 +65,11 @@ var logSeverities = [...]otellog.Severity{otellog.SeverityError, otellog.Severit
 
 // startSilent starts a silent call of ctx. It sets only what roundTrip,
 // SpanFromContext and the call's place need (and releaseSilent clears):
-// the Observer, key, ctx and tracer, and the no-op tracer's span of the
-// caller's span context at the bottom of the span stack.
-func startSilent(o *Observer, ctx context.Context, key any, tracer trace.Tracer, parent trace.Span) *call {
+// the Observer, key, ctx and tracer. Its span stack stays empty: those two
+// start from the caller's ctx (live).
+func startSilent(o *Observer, ctx context.Context, key any, tracer trace.Tracer) *call {
 	c := silentPool.Get().(*call)
 	c.obs, c.key, c.ctx, c.tracer = o, key, ctx, tracer
-	c.quiet.sc = parent.SpanContext()
-	c.spans.frames = append(c.spans.frames[:0], frame{kind: bottomFrame, ctx: ctx, span: &c.quiet})
 	return c
 }
 
@@ -85,9 +83,6 @@ func (c *call) releaseSilent() {
 // (unregister clears the call's place): c is then as newSilentCall made it,
 // which TestSilentCallCleared checks.
 func (c *call) clearSilent() {
-	clear(c.spans.frames)
-	c.spans.frames = c.spans.frames[:0]
 	c.obs, c.key, c.ctx, c.tracer = nil, nil, nil, nil
-	c.quiet = quietSpan{}
 	c.depth, c.httpFailed = 0, false
 }
