@@ -3,8 +3,6 @@ package observe_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -450,7 +448,14 @@ func TestNoopTracerProvider(t *testing.T) {
 // non-recording span with the caller's span context, which stays so after
 // the call, when the next call reuses the call's state.
 func TestNoopTracerProviderSpanFromContext(t *testing.T) {
-	h := newHarness(t, observe.WithTracerProvider(tracenoop.NewTracerProvider()))
+	checkSpanFromContextIsTheCaller(t, newHarness(t, observe.WithTracerProvider(tracenoop.NewTracerProvider())))
+}
+
+// checkSpanFromContextIsTheCaller checks that SpanFromContext, in the host
+// function of two calls of hostcall.wasm run, is a non-recording span with
+// the caller's span context, as the no-op tracer gives.
+func checkSpanFromContextIsTheCaller(t *testing.T, h *harness) {
+	t.Helper()
 	var seen []trace.Span
 	appWork := extism.NewHostFunctionWithStack("app_work", func(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
 		seen = append(seen, observe.SpanFromContext(ctx))
@@ -643,12 +648,7 @@ func TestConcurrentInstances(t *testing.T) {
 // the call traced by the global TracerProvider, in the remote trace. The
 // global provider is set once per process: the test runs in its own.
 func TestRemoteParentGlobalTracerProvider(t *testing.T) {
-	if os.Getenv("OBSERVE_TEST_GLOBAL_TRACER") != "1" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteParentGlobalTracerProvider$", "-test.v")
-		cmd.Env = append(os.Environ(), "OBSERVE_TEST_GLOBAL_TRACER=1")
-		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS") {
-			t.Fatalf("%v\n%s", err, out)
-		}
+	if !inOwnProcess(t) {
 		return
 	}
 	rec := tracetest.NewSpanRecorder()

@@ -9,7 +9,6 @@ import (
 	"github.com/rs/zerolog"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/extism-observe/observe"
@@ -102,27 +101,5 @@ func TestSilentCallHTTP(t *testing.T) {
 // span with the caller's span context, as with the no-op TracerProvider
 // alone, and stays so after the call.
 func TestSilentCallSpanFromContext(t *testing.T) {
-	h := silentHarness(t)
-	var seen []trace.Span
-	appWork := extism.NewHostFunctionWithStack("app_work", func(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
-		seen = append(seen, observe.SpanFromContext(ctx))
-	}, nil, nil)
-	p := h.plugin("hostcall.wasm", false, appWork)
-	var callers []trace.SpanContext
-	for range 2 {
-		callers = append(callers, h.request(func(ctx context.Context) {
-			if _, err := call(t, p, ctx, "run"); err != nil {
-				t.Fatal(err)
-			}
-		}))
-	}
-	if len(seen) != 4 {
-		t.Fatalf("app_work ran %d times, want 4", len(seen))
-	}
-	for i, span := range seen {
-		if span.IsRecording() || !span.SpanContext().Equal(callers[i/2]) {
-			t.Errorf("call %d: SpanFromContext is %v (recording %v), want the caller's %v",
-				i/2, span.SpanContext(), span.IsRecording(), callers[i/2])
-		}
-	}
+	checkSpanFromContextIsTheCaller(t, silentHarness(t))
 }
