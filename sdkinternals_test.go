@@ -2,11 +2,16 @@ package observe
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync/atomic"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/extism-observe/observe/internal/wasmdefs"
 )
 
 // The Extism SDK internals the observer reads, pinned: a new SDK that moves
@@ -85,4 +90,36 @@ func TestCallSlotsShareASlot(t *testing.T) {
 	c1.release()
 	c2.release()
 	_ = keep
+}
+
+// wasmdefs.OfInstance reads wazero's ModuleInstance at offsets learned once:
+// the definitions it finds must be those a definition of the same instance
+// is an element of (wasmdefs.Array, which reads the definition itself).
+func TestOfInstanceFindsTheDefinitions(t *testing.T) {
+	ctx := context.Background()
+	data, err := os.ReadFile("testdata/bench/calls.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	for i := range 2 {
+		mod, err := r.InstantiateWithConfig(ctx, data, wazero.NewModuleConfig().WithName(fmt.Sprint("calls", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var def api.FunctionDefinition
+		for _, d := range mod.ExportedFunctionDefinitions() {
+			def = d
+			break
+		}
+		if def == nil {
+			t.Fatal("calls.wasm exports no function")
+		}
+		want, _, ok := wasmdefs.Array(def)
+		got, ok2 := wasmdefs.OfInstance(mod)
+		if !ok || !ok2 || got != want {
+			t.Errorf("instance %d: OfInstance %p (%v), the definitions are at %p (%v)", i, got, ok2, want, ok)
+		}
+	}
 }
