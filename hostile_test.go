@@ -355,3 +355,19 @@ func (h *harness) checkStopped(p *extism.Plugin, ctx context.Context) {
 func wazeroCloseOnDone() wazero.RuntimeConfig {
 	return wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
 }
+
+// A function's name is the guest's to write. One the demangler panicked on
+// (FuzzDisplayName found it) names its span as it is, both where function
+// spans are picked, as the plugin is created, and where a span is named.
+func TestHostileFunctionName(t *testing.T) {
+	h := newHarness(t, observe.WithFunctionSpans("*"), observe.WithMinDuration(0))
+	p := h.plugin("hostile.wasm", false)
+	req := h.request(func(ctx context.Context) {
+		if _, err := call(t, p, ctx, "bad_name"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got, want := h.tree(req.TraceID()), []string{"request", "request > bad_name", "request > bad_name > _ZW1A"}; !slices.Equal(got, want) {
+		t.Errorf("tree %q, want %q", got, want)
+	}
+}

@@ -48,7 +48,7 @@ func TestSilentCall(t *testing.T) {
 
 	hostile := h.plugin("hostile.wasm", false)
 	before := heapInUse()
-	for _, fn := range []string{"ptr_edges", "exits", "deep", "many", "tags", "big", "evil_text", "forge"} {
+	for _, fn := range []string{"ptr_edges", "exits", "deep", "many", "tags", "big", "evil_text", "forge", "bad_name"} {
 		run(hostile, fn, nil, false)
 	}
 	for _, fn := range []string{"trap_unreachable", "trap_div0", "trap_oob"} {

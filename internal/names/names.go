@@ -26,7 +26,7 @@ func Display(name string) string {
 		return ""
 	}
 	if len(name) <= maxDemangled {
-		name = demangle.Filter(name, demangle.NoClones)
+		name = demangled(name)
 	}
 	if len(name) > MaxLength {
 		name = name[:MaxLength]
@@ -35,6 +35,18 @@ func Display(name string) string {
 		return strings.ToValidUTF8(name, "\uFFFD")
 	}
 	return strings.Clone(name)
+}
+
+// demangled is name demangled, or name itself when the demangler cannot,
+// or panics: it has panicked on names as short as "_ZW1A", and a name
+// section is the guest's to write.
+func demangled(name string) (out string) {
+	defer func() {
+		if recover() != nil {
+			out = name
+		}
+	}()
+	return demangle.Filter(name, demangle.NoClones)
 }
 
 // Fallback is the stable name of a function the module does not name.

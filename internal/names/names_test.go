@@ -15,6 +15,7 @@ func TestDisplayName(t *testing.T) {
 		{"_Z1ci", "c(int)"},                           // C++ Itanium
 		{"_ZN3foo3barEv.cold", "foo::bar()"},          // C++ clone suffix dropped
 		{"_Z", "_Z"},                                  // not a whole mangled name
+		{"_ZW1A", "_ZW1A"},                            // the demangler panicked on it
 		{"bad\xffname", "bad\uFFFDname"},              // invalid UTF-8 replaced
 		{strings.Repeat("x", 5000), strings.Repeat("x", MaxLength)},
 	} {

@@ -38,6 +38,14 @@
     (call $exit)
     (i32.const 0))
 
+  ;; bad_name: a function whose name in the name section is one the
+  ;; demangler panicked on (found by FuzzDisplayName): naming its span
+  ;; must not fail the call, nor creating a plugin with function spans on.
+  (func (export "bad_name") (result i32)
+    (call $_ZW1A))
+  (func $_ZW1A (result i32)
+    (i32.const 0))
+
   ;; ptr_edges: pointers and lengths at and beyond the edges of memory.
   ;; Only "edge" (the last 4 bytes of memory, all zero) and the empty name
   ;; are valid; each enter has its exit.
