@@ -42,6 +42,7 @@ func TestSilentCall(t *testing.T) {
 	}
 	run(cguest, "metrics", []byte("a:1|c\x00b:2|h\x00a:x|c"), false)
 	run(cguest, "trap", nil, true)
+	run(cguest, "fail", nil, false) // returns 1: an rc, not an error
 	instrumented := h.plugin("instrumented.wasm", false)
 	run(instrumented, "run", nil, false)
 	run(instrumented, "loop", nil, false)
