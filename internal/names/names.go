@@ -32,7 +32,17 @@ func Display(name string) string {
 		name = name[:MaxLength]
 	}
 	if !utf8.ValidString(name) {
-		return strings.ToValidUTF8(name, "\uFFFD")
+		// Each invalid byte becomes three: bound the name again, at the
+		// start of a rune.
+		name = strings.ToValidUTF8(name, "\uFFFD")
+		if len(name) > MaxLength {
+			i := MaxLength
+			for !utf8.RuneStart(name[i]) {
+				i--
+			}
+			name = name[:i]
+		}
+		return name
 	}
 	return strings.Clone(name)
 }

@@ -18,6 +18,7 @@ func TestDisplayName(t *testing.T) {
 		{"_ZW1A", "_ZW1A"},                            // the demangler panicked on it
 		{"bad\xffname", "bad\uFFFDname"},              // invalid UTF-8 replaced
 		{strings.Repeat("x", 5000), strings.Repeat("x", MaxLength)},
+		{strings.Repeat("a\xff", 2500), strings.Repeat("a\uFFFD", MaxLength/4)}, // bounded after the repair too
 	} {
 		if got := Display(tc.in); got != tc.want {
 			t.Errorf("Display(%.40q) = %.40q, want %.40q", tc.in, got, tc.want)
@@ -58,7 +59,7 @@ func FuzzDisplayName(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name string) {
 		got := Display(name)
-		if !utf8.ValidString(got) || len(got) > MaxLength+3 {
+		if !utf8.ValidString(got) || len(got) > MaxLength {
 			t.Fatalf("Display(%q) = %q", name, got)
 		}
 	})
