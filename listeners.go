@@ -200,7 +200,9 @@ var _ experimental.FunctionListener = functionListener{}
 
 func (functionListener) Before(ctx context.Context, mod api.Module, def api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
 	c := lookupCall(ctx)
-	if c == nil {
+	if c == nil || !c.recording {
+		// functionEnter would do nothing: spare finding the module, which a
+		// silent call, holding none, would look up on every call.
 		return
 	}
 	info := c.info

@@ -66,7 +66,7 @@ var logSeverities = [...]otellog.Severity{otellog.SeverityError, otellog.Severit
 // startSilent starts a silent call of ctx. It sets only what roundTrip,
 // SpanFromContext and the call's place need (and releaseSilent clears):
 // the Observer, key, ctx and tracer. Its span stack stays empty: those two
-// start from the caller's ctx (live).
+// start from the caller's ctx.
 func startSilent(o *Observer, ctx context.Context, key any, tracer trace.Tracer) *call {
 	c := silentPool.Get().(*call)
 	c.obs, c.key, c.ctx, c.tracer = o, key, ctx, tracer
