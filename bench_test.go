@@ -37,6 +37,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 	"go.opentelemetry.io/otel/attribute"
 	otellog "go.opentelemetry.io/otel/log"
+	lognoop "go.opentelemetry.io/otel/log/noop"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -186,8 +187,19 @@ func sdkObserver(b *testing.B, tp trace.TracerProvider, opts ...observe.Option) 
 		observe.WithMeterProvider(benchMeterProvider(b)), observe.WithLogger(benchLogger())}, opts...)...)
 }
 
-// noopObserver is an Observer whose providers and logger all do nothing.
+// noopObserver is an Observer whose providers and logger all do nothing:
+// OpenTelemetry's no-op TracerProvider, MeterProvider and LoggerProvider,
+// and zerolog.Nop. It is inert: its plugins get no listeners.
 func noopObserver() *observe.Observer {
+	return observe.New(observe.WithTracerProvider(tracenoop.NewTracerProvider()),
+		observe.WithMeterProvider(metricnoop.NewMeterProvider()), observe.WithLogger(zerolog.Nop()),
+		observe.WithLoggerProvider(lognoop.NewLoggerProvider()))
+}
+
+// silentObserver is noopObserver with OpenTelemetry's global
+// LoggerProvider, which the app may set at any time: its calls are silent,
+// each found by the listeners and let go.
+func silentObserver() *observe.Observer {
 	return observe.New(observe.WithTracerProvider(tracenoop.NewTracerProvider()),
 		observe.WithMeterProvider(metricnoop.NewMeterProvider()), observe.WithLogger(zerolog.Nop()))
 }
@@ -679,8 +691,12 @@ var callGuests = []struct{ name, file, fn string }{
 //   - unobserved: plain Extism, Observe API host functions that do nothing.
 //   - listeners-only: unobserved with empty wazero function listeners where
 //     the observer has its own (diagnostic, see listenerFloorPlugin).
-//   - observed-noop: with the observer, the no-op TracerProvider and
-//     MeterProvider and a disabled logger (zerolog.Nop).
+//   - observed-noop: with the observer, the no-op TracerProvider,
+//     MeterProvider and LoggerProvider and a disabled logger (zerolog.Nop):
+//     an inert Observer, whose plugins get no listeners.
+//   - observed-silent: the same with OpenTelemetry's global LoggerProvider,
+//     which the app may set later: each call is silent, found by the
+//     listeners and let go.
 func BenchmarkCall(b *testing.B) {
 	ctx := context.Background()
 	for _, g := range callGuests {
@@ -692,6 +708,9 @@ func BenchmarkCall(b *testing.B) {
 		})
 		b.Run("guest="+g.name+"/impl=observed-noop", func(b *testing.B) {
 			callCase(b, ctx, observedPlugin(b, noopObserver(), g.file), g.fn).bench(b)
+		})
+		b.Run("guest="+g.name+"/impl=observed-silent", func(b *testing.B) {
+			callCase(b, ctx, observedPlugin(b, silentObserver(), g.file), g.fn).bench(b)
 		})
 		// The call metrics with an SDK MeterProvider (a ManualReader), the
 		// rest no-op: their cost beside observed-noop.
@@ -759,6 +778,10 @@ func BenchmarkPaired(b *testing.B) {
 			paired(b, 10, callCase(b, ctx, floorPlugin(b, g.file), g.fn),
 				callCase(b, ctx, observedPlugin(b, noopObserver(), g.file), g.fn))
 		})
+		b.Run("case=call-"+g.name+"-silent-vs-unobserved", func(b *testing.B) {
+			paired(b, 10, callCase(b, ctx, floorPlugin(b, g.file), g.fn),
+				callCase(b, ctx, observedPlugin(b, silentObserver(), g.file), g.fn))
+		})
 	}
 	// Automatic instrumentation: one op is one plugin call of
 	// instrumented.wasm "loop", benchFnCalls instrumented calls.
@@ -796,9 +819,9 @@ func BenchmarkPaired(b *testing.B) {
 		paired(b, 10, callCase(b, ctx, floorPlugin(b, loopsWasm), "request"),
 			callCase(b, ctx, listenerFloorPlugin(b, loopsWasm), "request"))
 	})
-	b.Run("case=call-request-noop-vs-listeners", func(b *testing.B) {
+	b.Run("case=call-request-silent-vs-listeners", func(b *testing.B) {
 		paired(b, 10, callCase(b, ctx, listenerFloorPlugin(b, loopsWasm), "request"),
-			callCase(b, ctx, observedPlugin(b, noopObserver(), loopsWasm), "request"))
+			callCase(b, ctx, observedPlugin(b, silentObserver(), loopsWasm), "request"))
 	})
 }
 

@@ -168,25 +168,32 @@ func compilingHostModule() bool {
 // Call it from a host function (the app's own included) while a plugin
 // runs, to start child spans or to propagate the trace on outbound
 // requests: trace.ContextWithSpan(ctx, observe.SpanFromContext(ctx)).
-// Outside a plugin call it returns trace.SpanFromContext(ctx).
+// Outside a plugin call it returns trace.SpanFromContext(ctx). In a call
+// that records nothing (a silent call, or any call of a plugin of an
+// Observer made with every provider a no-op one; see the README, "Turning
+// it off without a second build") it returns a span that records nothing,
+// with the caller's span context, as the no-op tracer's span would be.
 //
 // The span belongs to the call: use it on the call's goroutine, and not
 // after the host function returns.
 func SpanFromContext(ctx context.Context) trace.Span {
-	if c := lookupCall(ctx); c != nil {
-		if c.silent {
-			// What the no-op tracer gives: the caller's span context,
-			// recording nothing.
-			return &quietSpan{sc: trace.SpanContextFromContext(c.ctx)}
+	key, c := pluginCall(ctx)
+	switch {
+	case c == nil:
+		if key != nil && inertObserver(key) != nil {
+			return &quietSpan{sc: trace.SpanContextFromContext(ctx)} // as a silent call
 		}
-		_, span := c.live()
-		if q, ok := span.(*quietSpan); ok {
-			// The call's own, reused by the next call: a copy is safe
-			// to keep.
-			kept := *q
-			return &kept
-		}
-		return span
+		return trace.SpanFromContext(ctx)
+	case c.silent:
+		// What the no-op tracer gives: the caller's span context,
+		// recording nothing.
+		return &quietSpan{sc: trace.SpanContextFromContext(c.ctx)}
 	}
-	return trace.SpanFromContext(ctx)
+	_, span := c.live()
+	if q, ok := span.(*quietSpan); ok {
+		// The call's own, reused by the next call: a copy is safe to keep.
+		kept := *q
+		return &kept
+	}
+	return span
 }

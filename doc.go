@@ -74,12 +74,14 @@
 //     the ctx of the innermost open span so that exemplars point into the
 //     trace.
 //
-// A call that nothing could hear is silent: with OpenTelemetry's no-op
-// TracerProvider and MeterProvider, a zerolog logger that is off and an
-// OpenTelemetry LoggerProvider that wants no log at any level, the Observe
-// API's host functions return at once and the call only keeps its place,
-// for the trace context of the guest's HTTP requests and for
-// [SpanFromContext]. It is decided as each call starts.
+// An Observer made with OpenTelemetry's no-op TracerProvider,
+// MeterProvider and LoggerProvider and a zerolog logger that is off
+// (zerolog.Nop) is inert: nothing it reports could ever go anywhere, so
+// the plugins its Context creates get no function listeners, and their
+// calls cost what calls without it cost. Short of that, a call that
+// nothing could hear as it starts is silent: the Observe API's host
+// functions return at once and the call only keeps its place. Both keep
+// the trace context of the guest's HTTP requests and [SpanFromContext].
 //
 // # What a guest cannot do
 //

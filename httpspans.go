@@ -67,8 +67,18 @@ func (t *transport) base() http.RoundTripper {
 
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c := lookupCall(req.Context())
-	if c == nil || !c.obs.httpSpans || !sentByExtism() {
+	key, c := pluginCall(req.Context())
+	switch {
+	case key == nil:
+		return t.base().RoundTrip(req) // not in an Extism call
+	case c == nil:
+		if o := inertObserver(key); o != nil && o.httpSpans && sentByExtism() {
+			// An inert Observer's plugin: the request carries the
+			// caller's trace context, as in a silent call (inert.go).
+			return t.base().RoundTrip(withTraceHeaders(req, req.Context(), o.propagator))
+		}
+		return t.base().RoundTrip(req)
+	case !c.obs.httpSpans || !sentByExtism():
 		return t.base().RoundTrip(req)
 	}
 	return c.roundTrip(t.base(), req)
@@ -114,18 +124,7 @@ func (c *call) roundTrip(next http.RoundTripper, req *http.Request) (*http.Respo
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}
 	spanCtx, span := c.tracer.Start(parent, name, opts...)
 
-	carrier := propagation.HeaderCarrier{}
-	c.obs.propagator.Inject(spanCtx, carrier)
-	if len(carrier) > 0 {
-		// A RoundTripper must not change the request it is given.
-		req = req.Clone(req.Context())
-		for k, v := range carrier {
-			if req.Header.Get(k) == "" { // the guest's own are kept
-				req.Header[k] = v
-			}
-		}
-	}
-	resp, err := next.RoundTrip(req)
+	resp, err := next.RoundTrip(withTraceHeaders(req, spanCtx, c.obs.propagator))
 	if err != nil {
 		errorType := errOther
 		var netErr net.Error
@@ -151,6 +150,25 @@ func (c *call) roundTrip(next http.RoundTripper, req *http.Request) (*http.Respo
 	}
 	resp.Body = &spanBody{ReadCloser: resp.Body, span: span}
 	return resp, nil
+}
+
+// withTraceHeaders returns req, or when propagator has headers for the
+// trace context of ctx, a copy of req with those the guest did not set
+// itself (its own traceparent included): a RoundTripper must not change
+// the request it is given.
+func withTraceHeaders(req *http.Request, ctx context.Context, propagator propagation.TextMapPropagator) *http.Request {
+	carrier := propagation.HeaderCarrier{}
+	propagator.Inject(ctx, carrier)
+	if len(carrier) == 0 {
+		return req
+	}
+	req = req.Clone(req.Context())
+	for k, v := range carrier {
+		if req.Header.Get(k) == "" {
+			req.Header[k] = v
+		}
+	}
+	return req
 }
 
 // requestAttributes are the span name and attributes of a request, as the

@@ -457,8 +457,10 @@ func TestNoopTracerProviderSpanFromContext(t *testing.T) {
 func checkSpanFromContextIsTheCaller(t *testing.T, h *harness) {
 	t.Helper()
 	var seen []trace.Span
+	var recording []bool // during the call: after it, the caller's span has ended
 	appWork := extism.NewHostFunctionWithStack("app_work", func(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
-		seen = append(seen, observe.SpanFromContext(ctx))
+		span := observe.SpanFromContext(ctx)
+		seen, recording = append(seen, span), append(recording, span.IsRecording())
 	}, nil, nil)
 	p := h.plugin("hostcall.wasm", false, appWork)
 	var callers []trace.SpanContext
@@ -473,9 +475,9 @@ func checkSpanFromContextIsTheCaller(t *testing.T, h *harness) {
 		t.Fatalf("app_work ran %d times, want 4", len(seen))
 	}
 	for i, span := range seen {
-		if span.IsRecording() || !span.SpanContext().Equal(callers[i/2]) {
-			t.Errorf("call %d: SpanFromContext is %v (recording %v), want the caller's %v",
-				i/2, span.SpanContext(), span.IsRecording(), callers[i/2])
+		if recording[i] || span.IsRecording() || !span.SpanContext().Equal(callers[i/2]) {
+			t.Errorf("call %d: SpanFromContext is %v (recording %v, then %v), want the caller's %v",
+				i/2, span.SpanContext(), recording[i], span.IsRecording(), callers[i/2])
 		}
 	}
 }

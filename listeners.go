@@ -45,12 +45,15 @@ func (f *listenerFactory) NewFunctionListener(def api.FunctionDefinition) experi
 		// The app's host functions are the Extism SDK's plain Go functions
 		// (api.GoFunction) outside the Observe API; its own env module and
 		// the proxies of linked modules are api.GoModuleFunction.
-		if _, app := fn.(api.GoFunction); app && !observeNamespaces[def.ModuleName()] && o.hostFunctionSpan(def.Name()) {
+		if _, app := fn.(api.GoFunction); app && !o.inert && !observeNamespaces[def.ModuleName()] && o.hostFunctionSpan(def.Name()) {
 			return &hostFunctionListener{name: owned(def.Name()), namespace: owned(def.ModuleName())}
 		}
 		return nil
 	}
 	mod := o.learn(def, f.name)
+	if o.inert {
+		return nil // nothing to listen for (inert.go); learnt for inertObserver
+	}
 	// Only an export without parameters can start a plugin call: Extism
 	// calls exports with none. Leaving the others without a listener spares
 	// the Extism kernel's own exports (alloc, load_u8, ...), which are

@@ -129,7 +129,9 @@ func (o *Observer) hostCall(ctx context.Context, cp *extism.CurrentPlugin, f *ho
 	c := callOf(ctx, cp)
 	switch {
 	case c == nil:
-		o.reportNoContext(ctx)
+		if !o.inert { // an inert Observer's plugins have no calls (inert.go)
+			o.reportNoContext(ctx)
+		}
 		return
 	case c.obs != o:
 		o.reportForeign(c)

@@ -52,6 +52,9 @@ type Observer struct {
 	httpSpans  bool
 	propagator propagation.TextMapPropagator
 	untrusted  bool
+	// inert is set when nothing the Observer could report would ever go
+	// anywhere (see inert.go): its plugins then get no listeners at all.
+	inert bool
 
 	meter   metric.Meter
 	metrics instruments
@@ -124,6 +127,7 @@ func New(opts ...Option) *Observer {
 		o.initCallMetrics()
 	}
 	o.reports.init(o.logger)
+	o.inert = o.isInert(lp)
 	o.hostFns = o.makeHostFunctions()
 	return o
 }

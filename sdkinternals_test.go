@@ -123,3 +123,14 @@ func TestOfInstanceFindsTheDefinitions(t *testing.T) {
 		}
 	}
 }
+
+// TestModuleHoldsInstance fails on an Extism SDK whose Module is no longer
+// a struct of the api.Module it wraps: inertObserver then finds no
+// Observer, and an inert Observer's plugins send the guest's HTTP requests
+// without the caller's trace context (TestInertPluginHasNoCall and
+// TestSilentCallHTTP fail too).
+func TestModuleHoldsInstance(t *testing.T) {
+	if !moduleHoldsInstance {
+		t.Fatal("extism.Module is no longer a struct of its api.Module: inertObserver finds nothing")
+	}
+}

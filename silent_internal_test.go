@@ -51,32 +51,40 @@ func sampledContext() context.Context {
 
 // A call is silent exactly when nothing could hear it: each sink that
 // listens, at any level the observer writes, makes it a call like any
-// other.
+// other. The Observer is inert exactly when that holds whatever the app
+// does later: each sink is the no-op one, or a zerolog logger whose own
+// level is above Error.
 func TestSilentWhenNothingListens(t *testing.T) {
 	debugOnly := sdklog.NewLoggerProvider(sdklog.WithProcessor(&oneSeverity{sev: otellog.SeverityDebug}))
 	// A no-op tracer's span under a recording one has its span context and
 	// the no-op provider.
 	recording, _ := sdktrace.NewTracerProvider().Tracer("app").Start(context.Background(), "request")
 	_, noopParent := tracenoop.NewTracerProvider().Tracer("app").Start(recording, "work")
+	noopLogs := WithLoggerProvider(lognoop.NewLoggerProvider())
 	for _, tc := range []struct {
-		name string
-		opts []Option
-		ctx  context.Context
-		want bool
+		name          string
+		opts          []Option
+		ctx           context.Context
+		silent, inert bool
 	}{
-		{"every sink off", allOff(), nil, true},
-		{"the no-op LoggerProvider", allOff(WithLoggerProvider(lognoop.NewLoggerProvider())), nil, true},
-		{"zerolog at fatal", allOff(WithLogger(zerolog.New(io.Discard).Level(zerolog.FatalLevel))), nil, true},
-		{"zerolog at error", allOff(WithLogger(zerolog.New(io.Discard).Level(zerolog.ErrorLevel))), nil, false},
-		{"zerolog at trace", allOff(WithLogger(zerolog.New(io.Discard).Level(zerolog.TraceLevel))), nil, false},
-		{"OpenTelemetry logs at debug only", allOff(WithLoggerProvider(debugOnly)), nil, false},
-		{"an SDK TracerProvider", allOff(WithTracerProvider(sdktrace.NewTracerProvider())), nil, false},
-		{"an SDK MeterProvider", allOff(WithMeterProvider(sdkmetric.NewMeterProvider())), nil, false},
-		{"the global MeterProvider", []Option{WithTracerProvider(tracenoop.NewTracerProvider()), WithLogger(zerolog.Nop())}, nil, false},
+		// The global LoggerProvider may be set later.
+		{"every sink off", allOff(), nil, true, false},
+		{"the no-op LoggerProvider", allOff(noopLogs), nil, true, true},
+		{"zerolog at fatal", allOff(WithLogger(zerolog.New(io.Discard).Level(zerolog.FatalLevel))), nil, true, false},
+		{"zerolog at fatal, the no-op LoggerProvider",
+			allOff(noopLogs, WithLogger(zerolog.New(io.Discard).Level(zerolog.FatalLevel))), nil, true, true},
+		{"zerolog at error", allOff(noopLogs, WithLogger(zerolog.New(io.Discard).Level(zerolog.ErrorLevel))), nil, false, false},
+		{"zerolog at trace", allOff(noopLogs, WithLogger(zerolog.New(io.Discard).Level(zerolog.TraceLevel))), nil, false, false},
+		{"OpenTelemetry logs at debug only", allOff(WithLoggerProvider(debugOnly)), nil, false, false},
+		{"an SDK TracerProvider", allOff(noopLogs, WithTracerProvider(sdktrace.NewTracerProvider())), nil, false, false},
+		{"an SDK MeterProvider", allOff(noopLogs, WithMeterProvider(sdkmetric.NewMeterProvider())), nil, false, false},
+		{"the global MeterProvider", []Option{WithTracerProvider(tracenoop.NewTracerProvider()), WithLogger(zerolog.Nop()), noopLogs},
+			nil, false, false},
 		// Without WithTracerProvider, the caller's span's provider.
-		{"the caller's no-op provider", []Option{WithMeterProvider(metricnoop.NewMeterProvider()), WithLogger(zerolog.Nop())},
-			trace.ContextWithSpan(context.Background(), noopParent), true},
-		{"the global TracerProvider", []Option{WithMeterProvider(metricnoop.NewMeterProvider()), WithLogger(zerolog.Nop())}, nil, false},
+		{"the caller's no-op provider", []Option{WithMeterProvider(metricnoop.NewMeterProvider()), WithLogger(zerolog.Nop()), noopLogs},
+			trace.ContextWithSpan(context.Background(), noopParent), true, false},
+		{"the global TracerProvider", []Option{WithMeterProvider(metricnoop.NewMeterProvider()), WithLogger(zerolog.Nop()), noopLogs},
+			nil, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := New(tc.opts...)
@@ -84,8 +92,11 @@ func TestSilentWhenNothingListens(t *testing.T) {
 			if ctx == nil {
 				ctx = sampledContext()
 			}
-			if got := o.silent(ctx, o.tracer(trace.SpanFromContext(ctx))); got != tc.want {
-				t.Errorf("silent = %v, want %v", got, tc.want)
+			if got := o.silent(ctx, o.tracer(trace.SpanFromContext(ctx))); got != tc.silent {
+				t.Errorf("silent = %v, want %v", got, tc.silent)
+			}
+			if o.inert != tc.inert {
+				t.Errorf("inert = %v, want %v", o.inert, tc.inert)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
+	lognoop "go.opentelemetry.io/otel/log/noop"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
@@ -14,20 +15,31 @@ import (
 	"github.com/extism-observe/observe"
 )
 
-// silentHarness is the harness of an Observer whose every sink is off: the
-// no-op TracerProvider and MeterProvider, a disabled zerolog logger, no
-// OpenTelemetry LoggerProvider set. Its calls are silent (silent.go). The
-// caller's span is still recorded, by the harness's own provider.
-func silentHarness(t *testing.T) *harness {
-	return newHarness(t, observe.WithTracerProvider(tracenoop.NewTracerProvider()),
+// offHarness is the harness of an Observer whose every sink is off: the
+// no-op TracerProvider and MeterProvider, a disabled zerolog logger, and
+// no OpenTelemetry LoggerProvider set (its calls are silent, silent.go) or
+// with opts the no-op one (it is inert, inert.go). The caller's span is
+// still recorded, by the harness's own provider.
+func offHarness(t *testing.T, opts ...observe.Option) *harness {
+	return newHarness(t, append([]observe.Option{observe.WithTracerProvider(tracenoop.NewTracerProvider()),
 		observe.WithMeterProvider(metricnoop.NewMeterProvider()), observe.WithLogger(zerolog.Nop()),
-		observe.WithPropagator(propagation.TraceContext{}))
+		observe.WithPropagator(propagation.TraceContext{})}, opts...)...)
 }
 
-// A silent call runs every guest the way an unobserved one does, hostile
-// ones included, and leaves the caller's span as it was.
-func TestSilentCall(t *testing.T) {
-	h := silentHarness(t)
+// forEachOff runs test with each of the two kinds of Observer that record
+// nothing: one whose calls are silent, and an inert one.
+func forEachOff(t *testing.T, test func(t *testing.T, h *harness)) {
+	t.Run("silent", func(t *testing.T) { test(t, offHarness(t)) })
+	t.Run("inert", func(t *testing.T) {
+		test(t, offHarness(t, observe.WithLoggerProvider(lognoop.NewLoggerProvider())))
+	})
+}
+
+// A call that records nothing runs every guest the way an unobserved one
+// does, hostile ones included, and leaves the caller's span as it was.
+func TestSilentCall(t *testing.T) { forEachOff(t, testSilentCall) }
+
+func testSilentCall(t *testing.T, h *harness) {
 	run := func(p *extism.Plugin, fn string, input []byte, wantErr bool) {
 		t.Helper()
 		h.request(func(ctx context.Context) {
@@ -73,14 +85,15 @@ func TestSilentCall(t *testing.T) {
 	}
 }
 
-// In a silent call the guest's HTTP request still carries the caller's
-// trace context, and the Extism log line it writes still reaches the
-// plugin's own logger.
-func TestSilentCallHTTP(t *testing.T) {
+// In a call that records nothing the guest's HTTP request still carries
+// the caller's trace context, and the Extism log line it writes still
+// reaches the plugin's own logger.
+func TestSilentCallHTTP(t *testing.T) { forEachOff(t, testSilentCallHTTP) }
+
+func testSilentCallHTTP(t *testing.T, h *harness) {
 	extism.SetLogLevel(extism.LogLevelInfo)
 	t.Cleanup(func() { extism.SetLogLevel(extism.LogLevelOff) })
 	srv, got := headerServer(t)
-	h := silentHarness(t)
 	p := h.httpPlugin()
 	var app []string
 	p.SetLogger(func(l extism.LogLevel, msg string) { app = append(app, msg) })
@@ -98,9 +111,9 @@ func TestSilentCallHTTP(t *testing.T) {
 	}
 }
 
-// In a silent call, SpanFromContext in a host function is a non-recording
-// span with the caller's span context, as with the no-op TracerProvider
-// alone, and stays so after the call.
+// In a call that records nothing, SpanFromContext in a host function is a
+// non-recording span with the caller's span context, as with the no-op
+// TracerProvider alone, and stays so after the call.
 func TestSilentCallSpanFromContext(t *testing.T) {
-	checkSpanFromContextIsTheCaller(t, silentHarness(t))
+	forEachOff(t, checkSpanFromContextIsTheCaller)
 }
