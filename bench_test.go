@@ -811,6 +811,17 @@ func BenchmarkPaired(b *testing.B) {
 			paired(b, 10, sdkCall(b, context.Background(), g.file, g.input, nil), sdkCall(b, ctx, g.file, g.input, noopHostFunctions()))
 		})
 	}
+	// The Extism SDK's BenchmarkInitializeWithCache, paired: a compiled
+	// plugin and its instance per op, each side with a compilation cache of
+	// its own; with the same observer, and with the floor of its cost at
+	// plugin creation (as many host functions that do nothing).
+	b.Run("case=sdk-init-noop-vs-plain", func(b *testing.B) {
+		obs := observe.New(observe.WithLogger(benchLogger()))
+		paired(b, 2, sdkInit(b, context.Background(), nil), sdkInit(b, obs.Context(context.Background()), obs.HostFunctions()))
+	})
+	b.Run("case=sdk-init-floor-vs-plain", func(b *testing.B) {
+		paired(b, 2, sdkInit(b, context.Background(), nil), sdkInit(b, context.Background(), noopHostFunctions()))
+	})
 	// Diagnostics: what the wazero listener mechanism alone costs.
 	b.Run("case=span-floor-listeners-vs-floor", func(b *testing.B) {
 		paired(b, benchChunk, loopFloor(b, "spans"), loopListenerFloor(b, "spans"))
@@ -856,6 +867,34 @@ func sdkCall(b *testing.B, ctx context.Context, file string, input []byte, fns [
 	}
 	b.Cleanup(func() { _ = p.Close(context.Background()) })
 	return callCaseWith(b, context.Background(), p, "run_test", input)
+}
+
+// sdkInit is one op of the Extism SDK's BenchmarkInitializeWithCache, made
+// as it makes it: a compiled plugin of its noop.wasm, read from its path,
+// with WASI and a compilation cache shared by every op, and an instance of
+// it; neither is closed, as there. ctx and fns create it.
+func sdkInit(b *testing.B, ctx context.Context, fns []extism.HostFunction) benchCase {
+	dir, err := sdkDir()
+	if err != nil || dir == "" {
+		b.Fatalf("the Extism Go SDK is not in the module cache (go list: %v)", err)
+	}
+	cache := wazero.NewCompilationCache()
+	b.Cleanup(func() { _ = cache.Close(context.Background()) })
+	c := benchCase{run: func(n int) {
+		for range n {
+			manifest := extism.Manifest{Wasm: []extism.Wasm{extism.WasmFile{Path: filepath.Join(dir, "wasm", "noop.wasm")}}}
+			cfg := extism.PluginConfig{EnableWasi: true, RuntimeConfig: wazero.NewRuntimeConfig().WithCompilationCache(cache)}
+			compiled, err := extism.NewCompiledPlugin(ctx, manifest, cfg, fns)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := compiled.Instance(ctx, extism.PluginInstanceConfig{ModuleConfig: wazero.NewModuleConfig()}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}}
+	c.run(1) // the first compile fills the cache
+	return c
 }
 
 // Automatic instrumentation: one op is one plugin call of a "loop" export

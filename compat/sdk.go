@@ -29,7 +29,8 @@ var hookFiles embed.FS
 // PrepareSDK writes to dst a copy of the Extism Go SDK, as this module
 // requires it, whose tests and benchmarks create plugins through the
 // observer when OBSERVE_COMPAT is set: "1" for tests (spans recorded and
-// checked), "bench" for benchmarks (a batching TracerProvider whose spans
+// checked), "inert" for tests with an inert Observer (every sink a no-op
+// one, so its plugins get no listeners), "bench" for benchmarks (a batching TracerProvider whose spans
 // go nowhere), "bench-noop" (OpenTelemetry's global providers, as an app
 // that set none up has), and, without an observer, "bench-floor" (as many
 // host functions that do nothing) and "bench-listeners" (those and empty

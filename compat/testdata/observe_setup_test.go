@@ -6,7 +6,8 @@ package extism_test
 // OpenTelemetry SDK TracerProvider and MeterProvider, a zerolog logger and
 // WithExtismLogs. After the tests it checks that every span started was
 // ended and that the Observer logged no error of its own, and prints one
-// line the suite reads.
+// line the suite reads. With OBSERVE_COMPAT=inert, the Observer is an
+// inert one, all its sinks no-op ones.
 
 import (
 	"bufio"
@@ -18,15 +19,19 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/rs/zerolog"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+	lognoop "go.opentelemetry.io/otel/log/noop"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/extism-observe/observe"
 )
@@ -49,6 +54,8 @@ func TestMain(m *testing.M) {
 		benchMain(m, true)
 	case "bench-noop":
 		benchMain(m, false)
+	case "inert":
+		inertMain(m)
 	case "bench-floor":
 		benchFloorMain(m, false)
 	case "bench-listeners":
@@ -102,6 +109,25 @@ func TestMain(m *testing.M) {
 	fmt.Printf("\nobserve-compat: %s\n", report)
 	_ = tp.Shutdown(context.Background())
 	_ = mp.Shutdown(context.Background())
+	os.Exit(code)
+}
+
+// inertMain runs the SDK's tests with an inert Observer (OpenTelemetry's
+// no-op providers and zerolog.Nop): its plugins get no listeners, and its
+// host functions find no call. It prints the report with the plugins
+// created; there is nothing to record.
+func inertMain(m *testing.M) {
+	obs := observe.New(observe.WithTracerProvider(tracenoop.NewTracerProvider()),
+		observe.WithMeterProvider(metricnoop.NewMeterProvider()),
+		observe.WithLoggerProvider(lognoop.NewLoggerProvider()), observe.WithLogger(zerolog.Nop()))
+	var plugins atomic.Int64
+	extism.ObserveHook = func(ctx context.Context, _ extism.PluginConfig, funcs []extism.HostFunction) (context.Context, []extism.HostFunction) {
+		plugins.Add(1)
+		return obs.Context(ctx), append(obs.HostFunctions(), funcs...)
+	}
+	code := m.Run()
+	report, _ := json.Marshal(map[string]any{"plugins": plugins.Load()})
+	fmt.Printf("\nobserve-compat: %s\n", report)
 	os.Exit(code)
 }
 
