@@ -126,12 +126,15 @@ func HostFunctions() []extism.HostFunction { return Default().HostFunctions() }
 // module that called it; the call knows it (see call.mod), and so the
 // guest's memory.
 func (o *Observer) hostCall(ctx context.Context, cp *extism.CurrentPlugin, f *hostFunc, params []uint64) {
+	if o.inert {
+		// Nothing it reports could go anywhere, and its plugins have no
+		// calls to find (inert.go).
+		return
+	}
 	c := callOf(ctx, cp)
 	switch {
 	case c == nil:
-		if !o.inert { // an inert Observer's plugins have no calls (inert.go)
-			o.reportNoContext(ctx)
-		}
+		o.reportNoContext(ctx)
 		return
 	case c.obs != o:
 		o.reportForeign(c)
