@@ -239,6 +239,11 @@ func WithFunctionSpans(patterns ...string) Option {
 // body, and the trace and span IDs of the innermost started guest span.
 // Without it the global provider is used, which does nothing until the app
 // sets one. A nil provider is ignored.
+//
+// The no-op one (go.opentelemetry.io/otel/log/noop), with the no-op
+// TracerProvider and MeterProvider and a zerolog logger that is off
+// (zerolog.Nop), makes the Observer inert: its plugins get no listeners and
+// cost what they cost without it (see the package documentation).
 func WithLoggerProvider(lp otellog.LoggerProvider) Option {
 	return optionFunc(func(c *config) {
 		if lp != nil {
