@@ -25,8 +25,8 @@ import (
 //
 // The plugins an inert Observer's Context compiles get no function
 // listeners at all, so their calls run as they would without the Observer:
-// no call is tracked, and the Observe API's host functions find none and
-// return. (A silent call, silent.go, is the same decision made at each
+// no call is tracked, and the Observe API's host functions return before
+// looking for one (hostCall). (A silent call, silent.go, is the same decision made at each
 // call's start, for an Observer whose configuration could still start
 // recording, so it keeps the listeners that find the call.) With a shared
 // compilation cache this is safe: wazero's module ID covers which functions
@@ -34,7 +34,7 @@ import (
 // that records.
 //
 // What reaches past the process stays what a silent call does: a guest's
-// HTTP request carries the caller's trace context (inertRoundTrip), and
+// HTTP request carries the caller's trace context (transport.RoundTrip), and
 // SpanFromContext gives the app's host functions the caller's span
 // context, recording nothing. Both find the Observer from the plugin's
 // main module (inertObserver), off the hot path: only where no call is in
