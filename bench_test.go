@@ -191,17 +191,17 @@ func sdkObserver(b *testing.B, tp trace.TracerProvider, opts ...observe.Option) 
 // OpenTelemetry's no-op TracerProvider, MeterProvider and LoggerProvider,
 // and zerolog.Nop. It is inert: its plugins get no listeners.
 func noopObserver() *observe.Observer {
-	return observe.New(observe.WithTracerProvider(tracenoop.NewTracerProvider()),
-		observe.WithMeterProvider(metricnoop.NewMeterProvider()), observe.WithLogger(zerolog.Nop()),
-		observe.WithLoggerProvider(lognoop.NewLoggerProvider()))
+	return observe.New(append(silentOptions(), observe.WithLoggerProvider(lognoop.NewLoggerProvider()))...)
 }
 
 // silentObserver is noopObserver with OpenTelemetry's global
 // LoggerProvider, which the app may set at any time: its calls are silent,
 // each found by the listeners and let go.
-func silentObserver() *observe.Observer {
-	return observe.New(observe.WithTracerProvider(tracenoop.NewTracerProvider()),
-		observe.WithMeterProvider(metricnoop.NewMeterProvider()), observe.WithLogger(zerolog.Nop()))
+func silentObserver() *observe.Observer { return observe.New(silentOptions()...) }
+
+func silentOptions() []observe.Option {
+	return []observe.Option{observe.WithTracerProvider(tracenoop.NewTracerProvider()),
+		observe.WithMeterProvider(metricnoop.NewMeterProvider()), observe.WithLogger(zerolog.Nop())}
 }
 
 func benchManifest(b *testing.B, file string) extism.Manifest {

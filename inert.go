@@ -10,8 +10,6 @@ import (
 	otellog "go.opentelemetry.io/otel/log"
 	lognoop "go.opentelemetry.io/otel/log/noop"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
-
-	"github.com/extism-observe/observe/internal/wasmdefs"
 )
 
 // Inert Observers.
@@ -26,16 +24,16 @@ import (
 // The plugins an inert Observer's Context compiles get no function
 // listeners at all, so their calls run as they would without the Observer:
 // no call is tracked, and the Observe API's host functions return before
-// looking for one (hostCall). (A silent call, silent.go, is the same decision made at each
-// call's start, for an Observer whose configuration could still start
-// recording, so it keeps the listeners that find the call.) With a shared
-// compilation cache this is safe: wazero's module ID covers which functions
-// have listeners, so such a compile never serves a plugin of an Observer
-// that records.
+// looking for one (hostCall). (A silent call, silent.go, is the same
+// decision made at each call's start, for an Observer whose configuration
+// could still start recording, so it keeps the listeners that find the
+// call.) With a shared compilation cache this is safe: wazero's module ID
+// covers which functions have listeners, so such a compile never serves a
+// plugin of an Observer that records.
 //
 // What reaches past the process stays what a silent call does: a guest's
-// HTTP request carries the caller's trace context (transport.RoundTrip), and
-// SpanFromContext gives the app's host functions the caller's span
+// HTTP request carries the caller's trace context (transport.RoundTrip),
+// and SpanFromContext gives the app's host functions the caller's span
 // context, recording nothing. Both find the Observer from the plugin's
 // main module (inertObserver), off the hot path: only where no call is in
 // progress.
@@ -66,14 +64,8 @@ func inertObserver(key any) *Observer {
 	if inst == nil {
 		return nil
 	}
-	base, ok := wasmdefs.OfInstance(inst)
-	if !ok {
-		return nil
-	}
-	if m, _ := modules.Load(uintptr(base)); m != nil {
-		if mod := m.(*module); mod.obs.inert {
-			return mod.obs
-		}
+	if mod := moduleOf(inst, nil); mod != nil && mod.obs.inert {
+		return mod.obs
 	}
 	return nil
 }

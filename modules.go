@@ -142,7 +142,7 @@ func (m *module) setName(i uint32, n rawName) {
 // wazero's compiler, def is one of them too; with its interpreter, def is
 // of the decode that was compiled first, which a shared cache may have
 // compiled for another Observer. So the instance is asked first, and def
-// only when the instance cannot say.
+// (which may be nil) only when the instance cannot say.
 func moduleOf(instance api.Module, def api.FunctionDefinition) *module {
 	base, ok := wasmdefs.OfInstance(instance)
 	if !ok {

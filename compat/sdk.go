@@ -30,8 +30,8 @@ var hookFiles embed.FS
 // requires it, whose tests and benchmarks create plugins through the
 // observer when OBSERVE_COMPAT is set: "1" for tests (spans recorded and
 // checked), "inert" for tests with an inert Observer (every sink a no-op
-// one, so its plugins get no listeners), "bench" for benchmarks (a batching TracerProvider whose spans
-// go nowhere), "bench-noop" (OpenTelemetry's global providers, as an app
+// one, so its plugins get no listeners), "bench" for benchmarks (a
+// batching TracerProvider whose spans go nowhere), "bench-noop" (OpenTelemetry's global providers, as an app
 // that set none up has), and, without an observer, "bench-floor" (as many
 // host functions that do nothing) and "bench-listeners" (those and empty
 // wazero listeners on the exports): benchmarks/sdk.sh runs them all. root
